@@ -1,1 +1,51 @@
-int main(void) { return 0; }
+/* rampart: the developer and operator CLI. Thin wiring around lib/. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct cli_cmd groups[] = {
+	{ "key", cmd_key, "create and show signing keys" },
+	{ "package", cmd_package, "pack, show and verify signed image packages" },
+	{ "board", cmd_board, "read hardware definitions, generate C headers" },
+	{ NULL, NULL, NULL },
+};
+
+static void help(FILE *f)
+{
+	const struct cli_cmd *c;
+
+	fprintf(f, "usage: rampart <group> <command> [options]\n\n"
+		   "Rampart: an open, secure-by-default IoT platform.\n\ngroups:\n");
+	for (c = groups; c->name; c++)
+		fprintf(f, "  %-10s %s\n", c->name, c->summary);
+	fprintf(f, "\noptions:\n  -h, --help     this help\n"
+		   "  --version      print the version\n"
+		   "\nExit codes: 0 success, 1 input refused (invalid, tampered or\n"
+		   "untrusted), 2 usage error, 3 I/O error, 4 internal error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const struct cli_cmd *c;
+
+	if (argc < 2) {
+		help(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		help(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("rampart %s\n", RP_VERSION);
+		return EXIT_OK;
+	}
+	for (c = groups; c->name; c++)
+		if (strcmp(c->name, argv[1]) == 0)
+			return c->run(argc - 1, argv + 1);
+	fprintf(stderr, "rampart: unknown group '%s'\n\n", argv[1]);
+	help(stderr);
+	return EXIT_USAGE;
+}
