@@ -15,6 +15,9 @@
 
 #define RP_ARCHIVE_PATH_MAX 1024
 #define RP_ARCHIVE_ENTRIES_MAX 65536
+#define RP_ARCHIVE_HEADER_LEN 16   /* magic, version, reserved, count */
+#define RP_ARCHIVE_MAGIC "RAMPARC\0" /* 8 bytes */
+#define RP_ARCHIVE_VERSION 1
 
 struct rp_sha256;
 
@@ -45,12 +48,20 @@ struct rp_archive_iter {
 	uint32_t count;    /* entries so far */
 	char prev[RP_ARCHIVE_PATH_MAX + 1]; /* for strict ordering */
 	int started;
+	/* Added with the v1 reader; callers only read these. */
+	uint32_t total;    /* entry count from the archive header */
+	size_t prev_len;   /* strlen(prev) */
+	int prev_dir;      /* prev is a directory entry */
+	uint64_t nbytes;   /* file data bytes so far */
 };
 
 void rp_archive_iter_init(struct rp_archive_iter *it, rp_read_at_fn read_at,
 			  void *ctx, uint64_t len);
 /* 0: *out holds the next entry; 1: end of archive; negative: error (the
- * message names the entry). */
+ * message names the entry). Every entry returned has been checked against
+ * everything before it (order, parent directory, caps), and end of archive
+ * is only reported when the bytes end exactly after the last entry, so an
+ * iteration that reaches 1 has validated the whole archive. */
 int rp_archive_next(struct rp_archive_iter *it, struct rp_archive_entry *out,
 		    struct rp_err *e) RP_WUR;
 
