@@ -19,6 +19,8 @@
 #define RP_BOARD_FILE_MAX (256 * 1024) /* bytes per definition file */
 #define RP_BOARD_IMPORT_DEPTH 8         /* longest import chain */
 #define RP_BOARD_PERIPH_MAX 1024        /* peripherals across the chain */
+#define RP_BOARD_FILES_MAX 64           /* distinct files in the chain */
+#define RP_BOARD_HEADER_MAX (1024 * 1024) /* bytes of generated header */
 
 struct rp_board; /* opaque; free with rp_board_free */
 
@@ -34,6 +36,13 @@ struct rp_board_periph {
 	const char *linux_res;  /* e.g. "/dev/gpiochip0 line 17", or NULL */
 	const char *file;       /* the definition file it came from */
 	int top_level;          /* declared in the file that was loaded */
+	/* Rampart's Linux resource split out for the runtime, inherited
+	 * through Mappings like value. All NULL / -1 when none is given. */
+	const char *linux_path;  /* device node or sysfs directory */
+	const char *linux_label; /* gpiochip label, when given instead */
+	int linux_line;          /* GPIO line offset, -1 if not a Gpio */
+	const char *header_value; /* what the header #defines NAME to: the
+				     Mapping name or MainCoreHeaderValue */
 };
 
 /* Load path and its import chain. Imports are looked up relative to the
