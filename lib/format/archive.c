@@ -78,8 +78,21 @@ static int take(struct rp_archive_iter *it, uint8_t *buf, size_t n,
 	return 0;
 }
 
+/* 1 if p holds a control character (C0 or DEL): refused in paths and
+ * targets so names cannot forge lines in logs or terminals. */
+static int has_control(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* Relative, normalised: no leading '/', no empty, "." or ".." component,
- * no trailing '/', no NUL. Returns a static reason, or NULL when fine. */
+ * no trailing '/', no NUL or other control character. Returns a static
+ * reason, or NULL when fine. */
 static const char *bad_path(const char *p, size_t n)
 {
 	size_t i, start = 0;
@@ -90,6 +103,8 @@ static const char *bad_path(const char *p, size_t n)
 		return "path too long";
 	if (memchr(p, '\0', n))
 		return "path contains a NUL byte";
+	if (has_control(p, n))
+		return "path contains a control character";
 	if (p[0] == '/')
 		return "absolute path";
 	for (i = 0; i <= n; i++) {
@@ -137,6 +152,8 @@ static const char *bad_target(const char *link, size_t llen, const char *t,
 		return "symlink target too long";
 	if (memchr(t, '\0', n))
 		return "symlink target contains a NUL byte";
+	if (has_control(t, n))
+		return "symlink target contains a control character";
 	if (t[0] == '/')
 		return "is absolute";
 	for (i = 0; i <= n; i++) {
@@ -279,8 +296,9 @@ int rp_archive_next(struct rp_archive_iter *it, struct rp_archive_entry *out,
 	out->path[plen] = '\0';
 	why = bad_path(out->path, plen);
 	if (why) {
-		/* Do not print a path with a NUL cut short as if it were whole. */
-		if (memchr(out->path, '\0', plen))
+		/* Do not print a path cut short by a NUL, or one with control
+		 * characters, as if it were whole. */
+		if (memchr(out->path, '\0', plen) || has_control(out->path, plen))
 			return rp_err_set(e, RP_EFORMAT, "entry %lu: %s",
 					  (unsigned long)idx, why);
 		return rp_err_set(e, RP_EFORMAT, "entry '%s': %s", out->path, why);
@@ -376,7 +394,8 @@ int rp_archive_next(struct rp_archive_iter *it, struct rp_archive_entry *out,
 		out->target[tlen] = '\0';
 		why = bad_target(out->path, plen, out->target, tlen, &esc);
 		if (why) {
-			if (memchr(out->target, '\0', tlen))
+			if (memchr(out->target, '\0', tlen) ||
+			    has_control(out->target, tlen))
 				return rp_err_set(e, RP_EFORMAT, "entry '%s': %s",
 						  out->path, why);
 			return rp_err_set(e, esc ? RP_EPOLICY : RP_EFORMAT,

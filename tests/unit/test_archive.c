@@ -231,6 +231,14 @@ static void test_refusals(void **state)
 	ab_file(&a, "", 0644, "x");
 	expect_refused(&a, "path length 0 is out of range");
 
+	ab_start(&a, 1);
+	ab_file(&a, "a\nb", 0644, "x");
+	expect_refused(&a, "entry 1: path contains a control character");
+
+	ab_start(&a, 1);
+	ab_link(&a, "l", "x\x1b[2J");
+	expect_refused(&a, "entry 'l': symlink target contains a control character");
+
 	ab_start(&a, 2);
 	ab_file(&a, "b", 0644, "x");
 	ab_file(&a, "a", 0644, "x");
