@@ -88,6 +88,11 @@ int rp_pkg_pack(const struct rp_pkg_pack_opts *o, const char *out_path,
 
 /* Verify the package open on fd against the trusted keys. On success,
  * *info (initialised here; release with rp_pkg_info_free) describes it.
+ * On failure *info holds nothing (calling rp_pkg_info_free is still safe).
+ * Errors start with "package: " and name the part: "package: signature
+ * block: ...", "package: payload: entry 'x': ...". A signature by a key
+ * that is not trusted is ignored (status RP_SIG_UNCHECKED); no valid
+ * trusted signature is RP_EUNTRUSTED.
  * With ntrusted == 0 the signature check is skipped and every signature is
  * RP_SIG_UNCHECKED: for `package show`, never for installing. Refuses:
  * wrong magic or version, a truncated or extended file, a malformed

@@ -148,7 +148,8 @@ static void sigblock(struct rp_buf *b, const uint8_t *hdr,
 	uint8_t sig[RP_SIG_MAX];
 	size_t siglen = 0, start = b->len;
 	struct rp_err e;
-	uint8_t alg = (uint8_t)rp_key_type(k);
+	enum rp_key_type t = rp_key_type(k);
+	uint8_t alg = (uint8_t)t;
 
 	if (rp_sign(k, hdr, RP_PKG_HEADER_LEN, sig, &siglen, &e))
 		die("sign", &e);
