@@ -202,10 +202,15 @@ static int package_pack(int argc, char **argv)
 			ex = cli_fail(&e);
 			goto out;
 		}
-	if (!have_id && rp_random(image_id, sizeof(image_id))) {
-		rp_err_set(&e, RP_ECRYPTO, "no random bytes for the image id");
-		ex = cli_fail(&e);
-		goto out;
+	if (!have_id) {
+		if (rp_random(image_id, sizeof(image_id))) {
+			rp_err_set(&e, RP_ECRYPTO, "no random bytes for the image id");
+			ex = cli_fail(&e);
+			goto out;
+		}
+		/* A random (version 4, RFC 4122 variant) GUID. */
+		image_id[6] = (uint8_t)((image_id[6] & 0x0f) | 0x40);
+		image_id[8] = (uint8_t)((image_id[8] & 0x3f) | 0x80);
 	}
 	memset(&po, 0, sizeof(po));
 	po.dir = argv[optind];

@@ -12,7 +12,11 @@ demo=out/demo
 rm -rf "$demo"
 mkdir -p "$demo/app/bin" "$demo/app/share"
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then
+	step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+	step() { printf '\n== %s\n' "$*"; }
+fi
 run() { printf '$ %s\n' "$*"; "$@"; }
 # A command that must fail with "refused" (exit 1); the demo fails if not.
 refused() {

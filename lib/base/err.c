@@ -13,6 +13,8 @@ void rp_err_clear(struct rp_err *e)
 	e->msg[0] = '\0';
 }
 
+static void vset(struct rp_err *e, int code, const char *fmt, va_list ap) RP_PRINTF(3, 0);
+
 static void vset(struct rp_err *e, int code, const char *fmt, va_list ap)
 {
 	e->code = code;

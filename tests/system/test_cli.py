@@ -341,6 +341,7 @@ def test_pack_with_board_resolves_names(rp, tmp_path, keys, app):
 def test_board_errors(rp, tmp_path):
     bad = tmp_path / "b.json"
     bad.write_text('{"Metadata": {"Type": "Azure Sphere Hardware Definition", "Version": 1},'
+                   ' "Description": {"Name": "b"},'
                    ' "Imports": [{"Path": "missing.json"}], "Peripherals": []}')
     r = rp("board", "show", bad)
     assert r.code != 0, r
