@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$build/artifacts"
 n=0
 for bin in "$build"/fuzz/fuzz_*; do
-	[ -x "$bin" ] || continue
+	[ -f "$bin" ] && [ -x "$bin" ] || continue
 	t=$(basename "$bin" | sed 's/^fuzz_//')
 	work=$(mktemp -d)
 	cp -r "$root/fuzz/corpus/$t/." "$work/"

@@ -316,12 +316,23 @@ def test_generate_header(rp, tmp_path):
 
 
 def test_azure_sphere_definition_loads_unchanged(rp, tmp_path):
+    """Azure Sphere's own sample_appliance.json, with the SDK's definitions
+    on the search path as its tools have them, loads unchanged and gives
+    the byte-identical header Azure Sphere's tools generated."""
     azure = SRC / "tests" / "data" / "boards" / "azure"
-    if not (azure / "sample_appliance.json").exists():
-        pytest.skip("no Azure Sphere definition in tests/data")
-    r = rp("board", "show", azure / "sample_appliance.json")
+    board = azure / "mt3620_rdb" / "sample_appliance.json"
+    r = rp("board", "show", board, "--hw-dir", azure / "sdk")
     assert r.code == 0, r
     assert "SAMPLE_BUTTON_1" in r.out
+    # Found through $RAMPART_HW_PATH too.
+    r = rp("board", "show", board, env={"RAMPART_HW_PATH": str(azure / "sdk")})
+    assert r.code == 0, r
+    # Without the SDK directory the import cannot be found: a clear error.
+    r = rp("board", "show", board)
+    assert r.code != 0 and "mt3620_rdb.json" in r.err, r
+    h = rp("board", "generate-header", board, "--hw-dir", azure / "sdk", "--stdout")
+    assert h.code == 0, h
+    assert h.out == (azure / "mt3620_rdb" / "inc" / "hw" / "sample_appliance.h").read_text()
 
 
 def test_pack_with_board_resolves_names(rp, tmp_path, keys, app):
