@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,34 @@ static int pack_help(FILE *f)
 		"      --image-id GUID        fixed image id (default: random)\n\n"
 		"The build time is $SOURCE_DATE_EPOCH when set, for reproducible builds.\n");
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
+}
+
+/* 1 if out would be written inside dir (the packer would read its own
+ * output). Compares canonical paths of dir and of out's directory. */
+static int inside(const char *dir, const char *out)
+{
+	char rd[PATH_MAX], ro[PATH_MAX], od[PATH_MAX];
+	const char *slash = strrchr(out, '/');
+	size_t n;
+
+	if (!realpath(dir, rd))
+		return 0;
+	if (!slash) {
+		if (!getcwd(ro, sizeof(ro)))
+			return 0;
+	} else {
+		n = (size_t)(slash - out);
+		if (n == 0)
+			n = 1; /* "/file" */
+		if (n >= sizeof(od))
+			return 0;
+		memcpy(od, out, n);
+		od[n] = '\0';
+		if (!realpath(od, ro))
+			return 0;
+	}
+	n = strlen(rd);
+	return strncmp(ro, rd, n) == 0 && (ro[n] == '\0' || ro[n] == '/' || n == 1);
 }
 
 /* EntryPoint must name an executable regular file inside dir. */
@@ -171,6 +200,9 @@ static int package_pack(int argc, char **argv)
 		return cli_usage("package pack", "SOURCE_DATE_EPOCH '%s' is not a number", sde);
 	if (stat(argv[optind], &st) < 0 || !S_ISDIR(st.st_mode))
 		return cli_usage("package pack", "%s is not a directory", argv[optind]);
+	if (inside(argv[optind], out))
+		return cli_usage("package pack", "the output %s must not be inside the app "
+				 "directory %s", out, argv[optind]);
 
 	if (rp_file_read(manifest_path, RP_MANIFEST_MAX, &text, &e) ||
 	    rp_manifest_parse(text.data, text.len, &m, &e)) {

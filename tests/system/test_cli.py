@@ -359,3 +359,11 @@ def test_board_errors(rp, tmp_path):
     assert "missing.json" in r.err
     r = rp("board", "show", tmp_path / "nope.json")
     assert r.code == 3, r
+
+
+def test_pack_refuses_output_inside_app_dir(rp, keys, app):
+    root, man = app
+    r = rp("package", "pack", root, "-m", man, "-k", keys["dev"], "-o", root / "self.rpk")
+    assert r.code == 2, r
+    assert "inside the app directory" in r.err
+    assert not (root / "self.rpk").exists()
