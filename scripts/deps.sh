@@ -10,6 +10,9 @@ PACKAGES="
   libssl-dev openssl libjansson-dev
   libcmocka-dev python3 python3-pytest
   clang libclang-rt-14-dev llvm
+  libseccomp-dev libevent-dev e2fsprogs util-linux iproute2
+  libcurl4-openssl-dev curl mosquitto mosquitto-clients libmosquitto-dev
+  bubblewrap rauc
 "
 
 missing=""
