@@ -50,8 +50,9 @@ test-fuzz: deps
 demo: build
 	sh scripts/demo.sh $(BUILD)
 
+# Every benchmark; each ends with one line "<name>: <figure> ... (target ...)".
 bench: build
-	sh bench/package-verify.sh
+	@for b in bench/*.sh; do echo "== $$b"; sh $$b || exit 1; done
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) out
