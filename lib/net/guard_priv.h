@@ -1,0 +1,62 @@
+/* Internals shared by guard.c (the trapped syscalls) and stub.c (the DNS
+ * stub). Not an API: only lib/net includes this. */
+#ifndef RP_NET_GUARD_PRIV_H
+#define RP_NET_GUARD_PRIV_H
+
+#include <linux/seccomp.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "net/net.h"
+
+enum pending_kind { P_FREE = 0, P_CONNECT, P_SEND };
+
+/* A trapped call we answer later: a blocking connect in progress, or a
+ * send on a blocking socket whose buffer was full. */
+struct pending {
+	enum pending_kind kind;
+	uint64_t id;      /* the notification */
+	int fd;           /* our socket (connect) or our dup (send) */
+	int pidfd;        /* the calling thread (send: for SIGPIPE) */
+	int app_fd;       /* descriptor number in the app (connect) */
+	int cloexec;      /* app's close-on-exec flag for app_fd */
+	int nonblock;     /* app's O_NONBLOCK */
+	int sigpipe;      /* send: raise SIGPIPE on EPIPE */
+	int flags;        /* send flags (ours) */
+	uint8_t *data;    /* send payload (owned) */
+	size_t len;
+	struct sockaddr_storage dst;
+	socklen_t dstlen; /* 0: no address */
+};
+
+struct rp_netguard {
+	const struct rp_netpolicy *p;
+	int notify_fd, netns_fd, dns_fd, ep_fd;
+	ino_t host_ns, app_ns;
+	dev_t host_ns_dev, app_ns_dev;
+	char *app_sock;
+	rp_net_resolve_fn resolve;
+	void *resolve_ctx;
+	struct seccomp_notif *req;
+	struct seccomp_notif_resp *resp;
+	size_t req_size, resp_size;
+	struct rp_netcache cache;
+	struct pending pend[RP_NET_PENDING_MAX];
+	struct rp_netguard_stats st;
+};
+
+/* Seconds on CLOCK_BOOTTIME: the cache's clock. */
+uint64_t rp_net_now(void);
+/* Count a refusal and remember what it was. */
+void rp_net_refused(struct rp_netguard *g, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Create a socket inside the app's network namespace (from a short-lived
+ * thread that enters it), optionally bringing loopback up first. */
+int rp_net_ns_socket(const struct rp_netguard *g, int domain, int type,
+		     int proto, int lo_up, int *out) RP_WUR;
+/* The default resolver: getaddrinfo on the host. */
+int rp_net_getaddrinfo(void *ctx, const char *name, int family,
+		       struct rp_netaddr *out, size_t cap, size_t *n);
+
+#endif
