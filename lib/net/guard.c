@@ -527,9 +527,10 @@ static int on_connect(struct req *r)
 		    strnlen(un->sun_path, plen) != strlen(RP_NET_APP_SOCK) ||
 		    memcmp(un->sun_path, RP_NET_APP_SOCK,
 			   strlen(RP_NET_APP_SOCK)) != 0) {
-			rp_net_refused(g, "connect unix:%.60s",
-				       plen ? un->sun_path : "");
-			return -EACCES;
+			/* No other file-system socket is reachable from the
+			 * app's tree (binding paths is refused), so answer as
+			 * the file system would; glibc probes nscd this way. */
+			return -ENOENT;
 		}
 		/* The app's rampartd socket: connect a new socket to its host
 		 * path and give that to the app. */
@@ -1051,8 +1052,10 @@ int rp_netguard_dispatch(struct rp_netguard *g, struct rp_err *e)
 
 		if (tag == TAG_NOTIFY) {
 			if (ev[i].events & (EPOLLHUP | EPOLLERR))
-				rc = rp_err_set(e, -EPIPE,
-						"net guard: the app's filter is gone");
+				/* Every task of the filter exited: nothing
+				 * more can arrive. Stop watching. */
+				(void)epoll_ctl(g->ep_fd, EPOLL_CTL_DEL,
+						g->notify_fd, NULL);
 			else
 				rc = rp_netguard_on_notify(g, e);
 		} else if (tag == TAG_DNS) {
