@@ -51,8 +51,12 @@ struct rp_sandbox_spec {
 				    notification listener (see lib/net) */
 };
 
-/* Fill *out from the manifest and defaults (pure). The caller sets the
- * host ids and directories. */
+/* Fill *out from the manifest and defaults (pure): each "Rampart" limit
+ * that is set overrides the default; argv is EntryPoint then CmdArgs (more
+ * than RP_SANDBOX_ARGS_MAX CmdArgs is RP_ERANGE); name is the component id
+ * text, whose storage is m (so m must outlive the spec). stdio fds are -1,
+ * net_notify 0, cgroup_parent "rampart". The caller sets the host ids and
+ * directories. On failure *out is zeroed (fds -1). */
 int rp_sandbox_plan(const struct rp_manifest *m,
 		    const struct rp_sandbox_defaults *d,
 		    struct rp_sandbox_spec *out, struct rp_err *e) RP_WUR;
@@ -63,16 +67,59 @@ struct rp_sandbox_child {
 	int pidfd;        /* pollable: readable when it exits */
 	int notify_fd;    /* seccomp user-notification listener, or -1 */
 	int netns_fd;     /* the app's network namespace, or -1 */
-	char cgroup[256]; /* what rp_sandbox_cleanup removes */
+	char cgroup[256]; /* what rp_sandbox_cleanup removes: "<parent>/<name>"
+			     under each controller, or "" */
+	int cgroup_version; /* 1 or 2 once a cgroup exists, else 0 */
 };
 
 /* Start the app. On success *out owns the fds; on failure nothing is left
- * behind (no child, no cgroup). Needs root. */
+ * behind (no child, no cgroup). Needs root.
+ *
+ * Returns once the app's EntryPoint has been exec'd (or failed: then the
+ * child's own error message is in *e, prefixed "compartment"). Inside, the
+ * app runs as uid/gid RP_SANDBOX_APP_ID (mapped to host_uid/host_gid), is
+ * pid 1 of its PID namespace, and sees only: the package tree's top-level
+ * entries (read-only, nodev, nosuid), the host's shared libraries and CA
+ * certificates (read-only), a generated /etc, /run/rampart (run_dir,
+ * read-only), /tmp (tmpfs of tmp_kb, noexec), /mnt/config (storage_dir,
+ * read-write, noexec), a pid-only read-only /proc and /dev/{null,zero,full,
+ * random,urandom}. Top-level package entries named like a compartment path
+ * (bin excepted: dev, etc, lib, lib64, mnt, proc, run, tmp, usr, sys) are
+ * refused with RP_EPOLICY. No descriptor other than 0, 1, 2 reaches it.
+ * Environment: PATH=/bin, HOME=/mnt/config, TMPDIR=/tmp, LANG=C.UTF-8.
+ *
+ * The caller must reap the child (waitid(P_PIDFD, pidfd)) and then call
+ * rp_sandbox_cleanup(). */
 int rp_sandbox_spawn(const struct rp_sandbox_spec *s,
 		     struct rp_sandbox_child *out, struct rp_err *e) RP_WUR;
 
 /* Reap state after the child exited: close fds, remove the cgroup.
- * Accepts a zeroed child (fds -1). */
+ * Accepts a zeroed child (fds -1), and a child already cleaned up. */
 void rp_sandbox_cleanup(struct rp_sandbox_child *c);
+
+/* The uid and gid an app has inside its compartment. */
+#define RP_SANDBOX_APP_ID 1000
+
+/* Mutable storage with a hard quota: a per-app ext2 image file
+ * <state_dir>/storage/<name>.img, loop-mounted (nodev, nosuid, noexec) at
+ * <state_dir>/storage/<name>/ with its root owned by host_uid:host_gid.
+ * Created on first use so that about size_kb KiB are usable (a write
+ * beyond fails with ENOSPC and affects nothing else); later calls re-mount
+ * the existing image (checked with e2fsck -p first) and keep its data. If
+ * it is already mounted, that is success. name must be a plain file name
+ * (the component id text). Needs root, /dev/loop-control, mke2fs, e2fsck.
+ * out_path (out_cap bytes) receives the mount point for spec->storage_dir. */
+int rp_storage_prepare(const char *state_dir, const char *name,
+		       uint64_t size_kb, uid_t host_uid, gid_t host_gid,
+		       char *out_path, size_t out_cap, struct rp_err *e) RP_WUR;
+
+/* Unmount the storage (the loop device detaches itself: autoclear).
+ * Not mounted is success. The image file stays. */
+int rp_storage_release(const char *state_dir, const char *name,
+		       struct rp_err *e) RP_WUR;
+
+/* Remove the image file and mount point (after release: app deleted). */
+int rp_storage_delete(const char *state_dir, const char *name,
+		      struct rp_err *e) RP_WUR;
 
 #endif
