@@ -66,17 +66,17 @@ static int read_name(const uint8_t *buf, size_t len, size_t *off,
 		if (l & 0xc0)
 			return rp_err_set(e, RP_EFORMAT,
 					  "name: reserved label type 0x%02x", l);
-		/* A label of l bytes plus its length byte, and the final
-		 * zero byte, must fit in 255 wire bytes. */
-		if ((size_t)l + 1 > RP_DNS_NAME_WIRE_MAX - 1 - wl)
-			return rp_err_set(e, RP_EFORMAT, "name: too long");
-		if (l == 0) {
+		if (l == 0) { /* room for it is kept below */
 			if (wire)
 				wire[wl] = 0;
 			wl++;
 			pos++;
 			break;
 		}
+		/* A label of l bytes plus its length byte, and the final
+		 * zero byte, must fit in 255 wire bytes (wl <= 254 here). */
+		if ((size_t)l + 1 > RP_DNS_NAME_WIRE_MAX - 1 - wl)
+			return rp_err_set(e, RP_EFORMAT, "name: too long");
 		if (l > len - pos - 1)
 			return rp_err_set(e, RP_EFORMAT, "name: truncated label");
 		if (wire) {
