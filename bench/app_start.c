@@ -18,8 +18,6 @@
 #include "base/num.h"
 #include "sandbox/sandbox.h"
 
-extern char **environ;
-
 static double now_us(void)
 {
 	struct timespec ts;
@@ -98,7 +96,7 @@ out:
 static int run_bwrap(const char *dir, double *us)
 {
 	char bin[4096];
-	char *argv[] = {
+	const char *argv[] = {
 		"bwrap", "--unshare-all", "--die-with-parent",
 		"--ro-bind", "/usr", "/usr",
 		"--symlink", "usr/lib", "/lib",
@@ -107,6 +105,8 @@ static int run_bwrap(const char *dir, double *us)
 		"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
 		"/bin/app", NULL,
 	};
+	/* posix_spawn's argv is not const-qualified; it does not write. */
+	union { const char **c; char *const *m; } args = { .c = argv };
 	posix_spawn_file_actions_t fa;
 	int p[2], rc = -1, st, w;
 	pid_t pid;
@@ -118,7 +118,7 @@ static int run_bwrap(const char *dir, double *us)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	t0 = now_us();
-	if (posix_spawnp(&pid, "bwrap", &fa, NULL, argv, environ) != 0) {
+	if (posix_spawnp(&pid, "bwrap", &fa, NULL, args.m, environ) != 0) {
 		posix_spawn_file_actions_destroy(&fa);
 		close(p[0]);
 		close(p[1]);
