@@ -90,17 +90,17 @@ static int is_mounted(const char *path)
 	return a.st_dev != b.st_dev;
 }
 
-/* Sized so that about size_kb KiB are free for data: ext2 with 1 KiB
- * blocks, no reserved blocks, one inode per 16 KiB (at least 32), and
- * room for indirect blocks (one per 256 data blocks), group metadata and
- * the inode table. */
+/* Sized so that about size_kb KiB, never noticeably more, are usable:
+ * ext2 with 1 KiB blocks, no reserved blocks, no resize reserve, one inode
+ * per 16 KiB (at least 32); the image adds the inode table and a few
+ * blocks per group. Indirect blocks (one per 256 data blocks) are paid
+ * from the quota. */
 static int mkfs(const struct paths *p, uint64_t size_kb, uid_t uid, gid_t gid,
 		struct rp_err *e)
 {
 	uint64_t inodes = size_kb / 16 < 32 ? 32 : size_kb / 16;
 	uint64_t groups = size_kb / 8192 + 1;
-	uint64_t blocks = size_kb + size_kb / 256 + inodes * 128 / 1024 +
-			  groups * 4 + 24;
+	uint64_t blocks = size_kb + inodes * 128 / 1024 + groups * 3 + 4;
 	char nblocks[32], ninodes[32], owner[64];
 	const char *argv[] = {
 		tool("/usr/sbin/mke2fs", "/sbin/mke2fs"),
