@@ -39,5 +39,6 @@ int cli_print_json(json_t *v);
 int cmd_key(int argc, char **argv);
 int cmd_package(int argc, char **argv);
 int cmd_board(int argc, char **argv);
+int cmd_device(int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@ static const struct cli_cmd groups[] = {
 	{ "key", cmd_key, "create and show signing keys" },
 	{ "package", cmd_package, "pack, show and verify signed image packages" },
 	{ "board", cmd_board, "read hardware definitions, generate C headers" },
+	{ "device", cmd_device, "manage a device through rampartd: apps, modes, reports" },
 	{ NULL, NULL, NULL },
 };
 

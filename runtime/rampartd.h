@@ -1,0 +1,240 @@
+/* rampartd's wiring: the daemon context and the functions each wiring
+ * file offers the others. Logic that can be pure lives in lib/ (ctl,
+ * store, format, sandbox, net); these files connect it to the event loop,
+ * the state directory and the processes. docs/runtime.md describes the
+ * state directory, the lifecycle and the control socket. */
+#ifndef RPD_H
+#define RPD_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "ctl/ctl.h"
+#include "format/image.h"
+#include "sandbox/sandbox.h"
+#include "store/apps.h"
+#include "store/logring.h"
+#include "store/reports.h"
+
+struct event_base;
+struct event;
+struct rp_key;
+struct rp_netpolicy;
+struct rp_netguard;
+
+#define RPD_KEYS_MAX 32           /* trusted keys per directory */
+#define RPD_CLIENTS_MAX 16        /* control connections at once */
+#define RPD_CHAN_CONNS_MAX 4      /* channel connections per app instance */
+
+/* --- configuration (config.c) ------------------------------------------ */
+
+struct rpd_config {
+	char socket_group[64];        /* "" : root only (0600) */
+	gid_t socket_gid;
+	char production_trust_dir[PATH_MAX]; /* extra production keys, or "" */
+	struct rp_sandbox_defaults defaults;
+	uint64_t backoff_initial_ms;  /* 1000 */
+	uint64_t backoff_max_ms;      /* 300000 */
+	uint64_t backoff_reset_ms;    /* 60000: up this long resets backoff */
+	uint64_t stop_grace_ms;       /* 5000 */
+	uint32_t uid_base;            /* 200000 */
+	uint32_t uid_count;           /* 10000 */
+	uint64_t max_package_bytes;   /* 64 MiB */
+	uint64_t log_bytes;           /* 64 KiB per app */
+	uint32_t report_slots;        /* 1024 */
+	char cgroup_parent[64];       /* "rampart" */
+};
+
+void rpd_config_init(struct rpd_config *c);
+/* Read a strict JSON config file (docs/runtime.md); unknown keys refused. */
+int rpd_config_load(struct rpd_config *c, const char *path,
+		    struct rp_err *e) RP_WUR;
+
+/* --- apps (supervisor.c) ---------------------------------------------- */
+
+enum app_state {
+	APP_STOPPED,   /* not running, not scheduled */
+	APP_RUNNING,
+	APP_STOPPING,  /* SIGTERM sent; SIGKILL after the grace period */
+	APP_BACKOFF,   /* exited; restart scheduled */
+	APP_CRASHED,   /* cannot be started (reason in last_error); retried
+			  with backoff when the cause may pass */
+};
+const char *app_state_name(enum app_state s);
+
+struct rpd;
+struct app;
+
+/* One channel connection from an app instance to rampartd. */
+struct chan_conn {
+	struct app *app;
+	int fd;
+	struct event *ev;
+};
+
+/* One run of an app: exists from spawn until its exit is handled. */
+struct inst {
+	struct app *app;
+	struct rp_sandbox_child child;
+	struct event *ev_exit;      /* pidfd readable */
+	struct event *ev_kill;      /* grace timer -> SIGKILL */
+	int log_fd;                 /* read end of the stdout/stderr pipe */
+	struct event *ev_log;
+	struct rp_netguard *guard;
+	struct event *ev_notify, *ev_dns;
+	int chan_fd;                /* listening app.sock */
+	struct event *ev_chan;
+	struct chan_conn conns[RPD_CHAN_CONNS_MAX];
+	char run_dir[PATH_MAX];
+	char storage[PATH_MAX];     /* mounted MutableStorage, or "" */
+	time_t started;             /* wall clock, for status */
+	struct timespec started_mono;
+	int planned;                /* the stop was asked for */
+};
+
+struct app {
+	struct rpd *d;
+	struct app *next;
+	char id[37];
+	uint8_t cid[16];
+	char dir[PATH_MAX];         /* state/apps/<id> */
+	/* From the verified package (loaded at start and after install). */
+	struct rp_manifest *manifest;
+	struct rp_pkg_header hdr;
+	int production;             /* verifies with a production key */
+	struct rp_netpolicy *netpolicy; /* NULL without network capabilities */
+	struct rp_app_state st;
+	struct rp_logring log;
+	enum app_state state;
+	struct inst *cur;
+	struct event *ev_restart;   /* backoff timer */
+	uint64_t backoff_ms;
+	uint32_t restarts;
+	int deleting;               /* removed from the registry; freed on exit */
+	int reload;                 /* re-read the package when the instance ends */
+	int last_kind, last_status; /* rp_exit_kind, or 0 when it never ran */
+	time_t last_exit;
+	char last_error[RP_ERR_MSG_MAX];
+	uint64_t spawns;            /* for unique run directories */
+};
+
+/* Load every installed app (after recovering interrupted installs). */
+int rpd_apps_load(struct rpd *d, struct rp_err *e) RP_WUR;
+/* Load one app from its directory (verify its package again). */
+int rpd_app_load(struct rpd *d, const char *id, struct app **out,
+		 struct rp_err *e) RP_WUR;
+struct app *rpd_app_find(struct rpd *d, const uint8_t cid[16]);
+void rpd_app_start(struct app *a);
+/* Stop: SIGTERM now, SIGKILL after the grace period. planned: the stop
+ * was asked for (an operator, an update, a delete, shutdown). */
+void rpd_app_stop(struct app *a, int planned);
+/* Remove from the registry and the disk; the process is stopped first
+ * and the struct freed when it has exited. */
+int rpd_app_delete(struct app *a, struct rp_err *e) RP_WUR;
+/* A new version was installed in a->dir: restart on it. */
+void rpd_app_reload(struct app *a);
+void rpd_apps_stop_all(struct rpd *d);
+int rpd_apps_running(const struct rpd *d);
+json_t *rpd_app_json(const struct app *a, int detailed);
+void rpd_app_free(struct app *a);
+
+/* --- channels (broker.c) ---------------------------------------------- */
+
+int rpd_chan_listen(struct inst *in, struct rp_err *e) RP_WUR;
+void rpd_chan_close(struct inst *in);
+
+/* --- spawning (spawn.c / spawn_plain.c) -------------------------------- */
+
+/* Start an app instance with spec; fills in->child. */
+int rpd_spawn(struct rpd *d, const struct rp_sandbox_spec *s,
+	      struct rp_sandbox_child *out, struct rp_err *e) RP_WUR;
+
+/* --- device state (device.c) ------------------------------------------ */
+
+enum dev_mode { MODE_CLOUD_TEST = 0, MODE_DEVELOPMENT = 1 };
+
+struct keyset {
+	struct rp_key *k[2 * RPD_KEYS_MAX];
+	size_t n;
+	size_t nprod; /* the first nprod keys are production keys */
+};
+void keyset_free(struct keyset *ks);
+
+int rpd_device_init(struct rpd *d, struct rp_err *e) RP_WUR;
+int rpd_mode_set(struct rpd *d, enum dev_mode m, struct rp_err *e) RP_WUR;
+/* Production keys, plus the development keys when dev is set. */
+int rpd_trust_load(struct rpd *d, int dev, struct keyset *out,
+		   struct rp_err *e) RP_WUR;
+int rpd_trust_add_dev(struct rpd *d, const char *pem, char kid_hex[65],
+		      struct rp_err *e) RP_WUR;
+int rpd_trust_clear_dev(struct rpd *d, struct rp_err *e) RP_WUR;
+/* Is one of the package's valid signatures by a production key? */
+int rpd_signed_by(const struct rp_pkg_info *pkg, const struct keyset *ks,
+		  size_t from, size_t to);
+int rpd_count_keys(const char *dir);
+
+/* --- installer (installer.c) ------------------------------------------ */
+
+/* Copy, verify, stage and swap in the package open on fd. *out is the
+ * installed (new or updated) app, already (re)started. */
+int rpd_install(struct rpd *d, int fd, struct app **out,
+		struct rp_err *e) RP_WUR;
+/* Finish or undo whatever an interrupted install left (at start). */
+void rpd_install_recover(struct rpd *d);
+/* Remove a directory tree (no symlink is followed). */
+int rpd_rmtree(const char *path, struct rp_err *e) RP_WUR;
+/* Remove leftovers of replaced and deleted apps (apps/.old-<id>-*; all
+ * of them when id is NULL). */
+void rpd_purge_old(struct rpd *d, const char *id);
+
+/* --- control server (server.c) ---------------------------------------- */
+
+struct client {
+	struct rpd *d;
+	int fd;
+	struct event *ev;
+};
+
+int rpd_server_start(struct rpd *d, struct rp_err *e) RP_WUR;
+void rpd_server_stop(struct rpd *d);
+
+/* --- the daemon -------------------------------------------------------- */
+
+struct rpd {
+	struct rpd_config cfg;
+	char state_dir[PATH_MAX];
+	char socket_path[PATH_MAX];
+	struct event_base *base;
+	struct event *ev_sigterm, *ev_sigint, *ev_sighup;
+	int listen_fd;
+	struct event *ev_listen;
+	struct client clients[RPD_CLIENTS_MAX];
+	struct app *apps;           /* the registry */
+	struct app *dying;          /* deleted apps whose process is ending */
+	struct rp_reports reports;
+	enum dev_mode mode;
+	char device_id[65];
+	int shutting_down;
+	uint64_t install_seq;
+	const char *crash_at;       /* RAMPARTD_CRASH_AT: a failure-injection
+				       point of the installer, for tests */
+};
+
+/* Log a line to stderr as "rampartd: ...". */
+void rpd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Join state_dir and a relative path; refuses truncation. */
+int rpd_path(const struct rpd *d, char *out, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5))) RP_WUR;
+/* Record an error report (logged, never fatal). */
+void rpd_report(struct rpd *d, const struct app *a, enum rp_event_type t,
+		enum rp_exit_kind k, int status, const char *detail);
+/* The failure-injection hook: kills rampartd at the named step. */
+void rpd_crash_point(const struct rpd *d, const char *step);
+/* The daemon shut down every app; leave the loop. */
+void rpd_maybe_exit(struct rpd *d);
+
+#endif
