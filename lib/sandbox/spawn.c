@@ -7,10 +7,11 @@
  * consistent). The two talk over two pipes:
  *
  *   parent                               child
- *   write uid_map, gid_map; v1 cgroup    (blocked on "go")
- *   "go" ------------------------------> cgroup ns, hostname, mounts,
- *                                        uid, rlimits, caps, nnp,
- *                                        landlock, seccomp
+ *   write uid_map, gid_map               (blocked on "go")
+ *   "go" ------------------------------> hostname, mounts, uid, rlimits
+ *   v1: move the child into its cgroups
+ *   "go" ------------------------------> cgroup ns, caps, nnp, landlock,
+ *                                        seccomp
  *             <------------------------- record {0, listener fd number}
  *   pidfd_getfd(listener)                 (blocked on "go")
  *   "go" ------------------------------> close everything but 0-2, exec
@@ -160,10 +161,6 @@ static __attribute__((noreturn)) void child_main(struct ctx *x)
 		goto fail;
 
 	step = "namespaces";
-	if (unshare(CLONE_NEWCGROUP) < 0) {
-		rc = rp_err_errno(&e, errno, "cgroup namespace");
-		goto fail;
-	}
 	if (sethostname(s->name, strnlen(s->name, 64)) < 0) {
 		rc = rp_err_errno(&e, errno, "hostname");
 		goto fail;
@@ -187,6 +184,15 @@ static __attribute__((noreturn)) void child_main(struct ctx *x)
 	step = "limits";
 	if ((rc = sb_rlimits_apply(s, &e)))
 		goto fail;
+	/* The parent has moved us into our cgroup by now: root the cgroup
+	 * namespace there. */
+	step = "cgroup";
+	if ((rc = wait_go(rfd, &e)))
+		goto fail;
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		rc = rp_err_errno(&e, errno, "cgroup namespace");
+		goto fail;
+	}
 	step = "privileges";
 	if ((rc = sb_caps_drop(&e)))
 		goto fail;
@@ -326,8 +332,7 @@ int rp_sandbox_spawn(const struct rp_sandbox_spec *s,
 	x.to_child[0] = x.to_parent[1] = -1;
 
 	if ((rc = write_map(c.pid, "uid_map", RP_SANDBOX_APP_ID, s->host_uid, e)) ||
-	    (rc = write_map(c.pid, "gid_map", RP_SANDBOX_APP_ID, s->host_gid, e)) ||
-	    (rc = sb_cgroup_join(&c, c.pid, e)))
+	    (rc = write_map(c.pid, "gid_map", RP_SANDBOX_APP_ID, s->host_gid, e)))
 		goto fail;
 	(void)snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)c.pid);
 	c.netns_fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -335,6 +340,16 @@ int rp_sandbox_spawn(const struct rp_sandbox_spec *s,
 		rc = rp_err_errno(e, errno, "spawn: %s", path);
 		goto fail;
 	}
+	if (write(x.to_child[1], &go, 1) != 1) {
+		rc = rp_err_errno(e, errno, "spawn: sync");
+		goto fail;
+	}
+	/* v1 has no CLONE_INTO_CGROUP, and moving a task costs an RCU grace
+	 * period (~10 ms): do it while the child builds its root. The child
+	 * waits for the second "go" before exec, so the app's first
+	 * instruction runs inside its limits. */
+	if ((rc = sb_cgroup_join(&c, c.pid, e)))
+		goto fail;
 	if (write(x.to_child[1], &go, 1) != 1) {
 		rc = rp_err_errno(e, errno, "spawn: sync");
 		goto fail;

@@ -257,7 +257,9 @@ static int netifs(void)
 		while (*p == ' ')
 			p++;
 		if (strncmp(p, "lo:", 3)) {
-			printf("interface %.*s\n", (int)(colon - p), p);
+			printf("interface ");
+			fwrite(p, 1, (size_t)(colon - p), stdout);
+			putchar('\n');
 			other = 1;
 		}
 	}
@@ -287,7 +289,9 @@ static int status_field(const char *key, const char *want)
 	p += strlen(key);
 	while (*p == '\t' || *p == ' ')
 		p++;
-	printf("%s %.*s\n", key, (int)strcspn(p, "\n"), p);
+	printf("%s ", key);
+	fwrite(p, 1, strcspn(p, "\n"), stdout);
+	putchar('\n');
 	if (strncmp(p, want, strlen(want))) {
 		errno = EINVAL;
 		return refused(key);
