@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/netlink.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
@@ -66,6 +67,7 @@ struct req {
 	int pidfd;
 	int app_fd;  /* the descriptor number in the app */
 	int sock;    /* our copy of it */
+	int pathfd;  /* O_PATH of an AF_UNIX destination, or -1 */
 	int domain, type, proto;
 	int nonblock, cloexec;
 	int where;   /* the socket's namespace: W_HOST, W_APP or W_OTHER */
@@ -211,6 +213,7 @@ static int req_open(struct rp_netguard *g, struct req *r)
 	r->pid = (pid_t)n->pid;
 	r->pidfd = -1;
 	r->sock = -1;
+	r->pathfd = -1;
 	r->app_fd = (int)(uint32_t)n->data.args[0];
 	r->pidfd = sys_pidfd_open(r->pid, PIDFD_THREAD);
 	if (r->pidfd < 0 && errno == EINVAL)
@@ -244,6 +247,7 @@ static int req_open(struct rp_netguard *g, struct req *r)
 
 static void req_close(struct req *r)
 {
+	close_fd(&r->pathfd);
 	close_fd(&r->sock);
 	close_fd(&r->pidfd);
 }
@@ -492,6 +496,113 @@ static int tcp_state(int fd)
 	return ti.tcpi_state;
 }
 
+/* A path in an AF_UNIX address, resolved inside the app's own root
+ * (/proc/<pid>/root, openat2 RESOLVE_IN_ROOT), as an O_PATH descriptor of
+ * the socket file; the caller then uses "/proc/self/fd/N" as the address,
+ * which reaches that very inode. So the app reaches exactly the sockets
+ * its mount namespace shows it (its rampartd socket), never rampartd's. */
+static int unix_open_in_app(const struct req *r,
+			    const struct sockaddr_storage *ss, socklen_t sl,
+			    int *out)
+{
+	const struct sockaddr_un *un = (const void *)ss;
+	size_t max = sl - offsetof(struct sockaddr_un, sun_path);
+	char path[sizeof(un->sun_path) + 1], proc[64];
+	struct open_how how;
+	struct stat st;
+	int root = -1, f = -1, rc;
+
+	if (sl <= offsetof(struct sockaddr_un, sun_path) || un->sun_path[0] == '\0')
+		return -EINVAL;
+	memcpy(path, un->sun_path, max);
+	path[max] = '\0';
+	snprintf(proc, sizeof(proc), "/proc/%d/root", (int)r->pid);
+	root = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0) {
+		rc = -ESRCH;
+		goto out;
+	}
+	if (!id_valid(r->g, r->id)) {
+		rc = -ESRCH;
+		goto out;
+	}
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_CLOEXEC;
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	f = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+	if (f < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (fstat(f, &st)) {
+		rc = -errno;
+		goto out;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		rc = -ECONNREFUSED; /* what connect says for a non-socket */
+		goto out;
+	}
+	*out = f;
+	f = -1;
+	rc = 0;
+out:
+	close_fd(&f);
+	close_fd(&root);
+	return rc;
+}
+
+static void proc_fd_addr(int fd, struct sockaddr_un *sa, socklen_t *sl)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d", fd);
+	*sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+			  strlen(sa->sun_path) + 1);
+}
+
+/* connect() on an AF_UNIX socket: a new socket connected to the path as
+ * the app sees it (or to an abstract name in the app's namespace), then
+ * installed. Connecting never blocks: a full backlog is EAGAIN. */
+static int unix_connect(struct req *r, const struct sockaddr_storage *ss,
+			socklen_t sl)
+{
+	struct rp_netguard *g = r->g;
+	const struct sockaddr_un *un = (const void *)ss;
+	struct sockaddr_un via;
+	socklen_t vl;
+	int f = -1, fd = -1, rc;
+
+	if (sl > offsetof(struct sockaddr_un, sun_path) && un->sun_path[0] == '\0') {
+		if ((rc = rp_net_ns_socket(g, AF_UNIX, r->type, 0, 0, &fd)))
+			goto out;
+		if (connect(fd, (const struct sockaddr *)ss, sl)) {
+			rc = -errno;
+			goto out;
+		}
+	} else {
+		if ((rc = unix_open_in_app(r, ss, sl, &f)))
+			goto out;
+		proc_fd_addr(f, &via, &vl);
+		fd = socket(AF_UNIX, r->type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			rc = -errno;
+			goto out;
+		}
+		if (connect(fd, (struct sockaddr *)&via, vl)) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	g->st.allowed++;
+	rc = finish_connect(g, r->id, fd, r->app_fd, r->cloexec, r->nonblock, 0);
+	if (rc == 0)
+		rc = 1;
+out:
+	close_fd(&f);
+	close_fd(&fd);
+	return rc;
+}
+
 /* Returns the error to answer with, 0 for success, or 1 if answered. */
 static int on_connect(struct req *r)
 {
@@ -508,48 +619,17 @@ static int on_connect(struct req *r)
 	if (!id_valid(g, r->id))
 		return -ESRCH;
 	if (r->domain == AF_UNIX) {
-		const struct sockaddr_un *un = (const void *)&ss;
-		size_t plen = sl > offsetof(struct sockaddr_un, sun_path) ?
-			      sl - offsetof(struct sockaddr_un, sun_path) : 0;
-		struct sockaddr_un host;
-		int fd = -1;
-
 		if (ss.ss_family != AF_UNIX)
 			return -EINVAL;
-		if (plen > 0 && un->sun_path[0] == '\0' && r->type == SOCK_DGRAM) {
+		if (r->type == SOCK_DGRAM && sl > offsetof(struct sockaddr_un, sun_path) &&
+		    ((const struct sockaddr_un *)(const void *)&ss)->sun_path[0] == '\0') {
 			/* Abstract names live in the socket's own (the app's)
 			 * namespace; a datagram connect never blocks. */
 			g->st.allowed++;
 			return connect(r->sock, (const struct sockaddr *)&ss, sl) ?
 			       -errno : 0;
 		}
-		if (!g->app_sock || plen == 0 ||
-		    strnlen(un->sun_path, plen) != strlen(RP_NET_APP_SOCK) ||
-		    memcmp(un->sun_path, RP_NET_APP_SOCK,
-			   strlen(RP_NET_APP_SOCK)) != 0) {
-			/* No other file-system socket is reachable from the
-			 * app's tree (binding paths is refused), so answer as
-			 * the file system would; glibc probes nscd this way. */
-			return -ENOENT;
-		}
-		/* The app's rampartd socket: connect a new socket to its host
-		 * path and give that to the app. */
-		memset(&host, 0, sizeof(host));
-		host.sun_family = AF_UNIX;
-		memcpy(host.sun_path, g->app_sock, strlen(g->app_sock) + 1);
-		fd = socket(AF_UNIX, r->type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return -errno;
-		if (connect(fd, (struct sockaddr *)&host, sizeof(host))) {
-			rc = -errno;
-			close(fd);
-			return rc;
-		}
-		g->st.allowed++;
-		rc = finish_connect(g, r->id, fd, r->app_fd, r->cloexec,
-				    r->nonblock, 0);
-		close(fd);
-		return rc ? rc : 1;
+		return unix_connect(r, &ss, sl);
 	}
 	if (r->domain != AF_INET && r->domain != AF_INET6) {
 		rp_net_refused(g, "connect family %d", r->domain);
@@ -666,13 +746,15 @@ out:
 /* Check a send's destination and pick the socket to send on: our copy of
  * the app's, or a new one (installed in the app) in the namespace the
  * destination is reached from. *fd is borrowed from r either way. */
-static int send_target(struct req *r, const struct sockaddr_storage *ss,
-		       socklen_t sl, int *fd)
+static int send_target(struct req *r, struct sockaddr_storage *ss,
+		       socklen_t *slp, int *fd)
 {
 	struct rp_netguard *g = r->g;
 	struct rp_netaddr dst;
 	char what[64];
 	int where, rc, nfd = -1;
+
+	socklen_t sl = *slp;
 
 	*fd = r->sock;
 	if (sl == 0)
@@ -683,8 +765,13 @@ static int send_target(struct req *r, const struct sockaddr_storage *ss,
 		if (sl > offsetof(struct sockaddr_un, sun_path) &&
 		    un->sun_path[0] == '\0')
 			return 0; /* abstract: the app's own namespace */
-		rp_net_refused(g, "send unix path");
-		return -EACCES;
+		/* A path: as the app sees it, through an O_PATH descriptor
+		 * kept open until the request ends. */
+		close_fd(&r->pathfd);
+		if ((rc = unix_open_in_app(r, ss, sl, &r->pathfd)))
+			return rc;
+		proc_fd_addr(r->pathfd, (struct sockaddr_un *)(void *)ss, slp);
+		return 0;
 	}
 	if (r->domain == AF_NETLINK) {
 		const struct sockaddr_nl *nl = (const void *)ss;
@@ -813,7 +900,7 @@ static int on_sendto(struct req *r)
 		rc = -ESRCH;
 		goto out;
 	}
-	if ((rc = send_target(r, &ss, sl, &fd)))
+	if ((rc = send_target(r, &ss, &sl, &fd)))
 		goto out;
 	v = do_send(r, fd, buf, len, flags, &ss, sl, 1);
 	if (v == QUEUED) {
@@ -916,7 +1003,7 @@ static int on_sendmsg(struct req *r, int mmsg)
 		if (!rc && !id_valid(g, r->id))
 			rc = -ESRCH;
 		if (!rc)
-			rc = send_target(r, &ss, sl, &fd);
+			rc = send_target(r, &ss, &sl, &fd);
 		if (!rc) {
 			v = do_send(r, fd, buf, len, flags, &ss, sl, !mmsg);
 			if (v == QUEUED) {
@@ -992,6 +1079,11 @@ static void handle(struct rp_netguard *g)
 
 int rp_netguard_on_notify(struct rp_netguard *g, struct rp_err *e)
 {
+	return rp_netguard_dispatch(g, e);
+}
+
+static int recv_notify(struct rp_netguard *g, struct rp_err *e)
+{
 	memset(g->req, 0, g->req_size);
 	if (ioctl(g->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, g->req)) {
 		if (errno == ENOENT || errno == EINTR)
@@ -1057,7 +1149,7 @@ int rp_netguard_dispatch(struct rp_netguard *g, struct rp_err *e)
 				(void)epoll_ctl(g->ep_fd, EPOLL_CTL_DEL,
 						g->notify_fd, NULL);
 			else
-				rc = rp_netguard_on_notify(g, e);
+				rc = recv_notify(g, e);
 		} else if (tag == TAG_DNS) {
 			rc = rp_netguard_on_dns(g, e);
 		} else if (tag >= TAG_PENDING &&
@@ -1075,7 +1167,7 @@ int rp_netguard_fd(const struct rp_netguard *g)
 
 int rp_netguard_notify_fd(const struct rp_netguard *g)
 {
-	return g->notify_fd;
+	return g->ep_fd; /* the whole set: see net.h */
 }
 
 int rp_netguard_dns_fd(const struct rp_netguard *g)
@@ -1120,19 +1212,6 @@ int rp_netguard_start(const struct rp_netguard_config *c,
 	g->resolve = c->resolve ? c->resolve : rp_net_getaddrinfo;
 	g->resolve_ctx = c->resolve_ctx;
 	rp_netcache_init(&g->cache);
-	if (c->app_sock_host_path) {
-		if (strlen(c->app_sock_host_path) >=
-		    sizeof(((struct sockaddr_un *)0)->sun_path)) {
-			rc = rp_err_set(e, RP_EINVAL,
-					"net guard: app socket path too long");
-			goto out;
-		}
-		g->app_sock = strdup(c->app_sock_host_path);
-		if (!g->app_sock) {
-			rc = rp_err_set(e, RP_ENOMEM, "net guard: out of memory");
-			goto out;
-		}
-	}
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz)) {
 		rc = rp_err_errno(e, errno, "net guard: SECCOMP_GET_NOTIF_SIZES");
 		goto out;
@@ -1228,7 +1307,6 @@ void rp_netguard_free(struct rp_netguard *g)
 	close_fd(&g->dns_fd);
 	close_fd(&g->netns_fd);
 	close_fd(&g->notify_fd);
-	free(g->app_sock);
 	free(g->req);
 	free(g->resp);
 	free(g);

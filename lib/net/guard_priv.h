@@ -35,7 +35,6 @@ struct rp_netguard {
 	int notify_fd, netns_fd, dns_fd, ep_fd;
 	ino_t host_ns, app_ns;
 	dev_t host_ns_dev, app_ns_dev;
-	char *app_sock;
 	rp_net_resolve_fn resolve;
 	void *resolve_ctx;
 	struct seccomp_notif *req;

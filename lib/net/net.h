@@ -117,14 +117,10 @@ struct rp_netguard_config {
 	const struct rp_netpolicy *policy; /* must outlive the guard */
 	int notify_fd;     /* seccomp listener; dup'd, caller keeps its own */
 	int netns_fd;      /* the app's network namespace; dup'd */
-	/* Where a connect to RP_NET_APP_SOCK inside the app really goes: the
-	 * host path of this app's rampartd socket, or NULL (refused). */
-	const char *app_sock_host_path;
 	rp_net_resolve_fn resolve; /* NULL: getaddrinfo on the host */
 	void *resolve_ctx;
 };
 
-#define RP_NET_APP_SOCK "/run/rampart/app.sock"
 #define RP_NET_STUB_PORT 53
 #define RP_NET_DNS_TTL 60       /* seconds, in answers to the app */
 #define RP_NET_ALLOW_SECS 600   /* how long an answered address stays allowed */
@@ -137,7 +133,7 @@ struct rp_netguard_config {
 int rp_netguard_start(const struct rp_netguard_config *c,
 		      struct rp_netguard **out, struct rp_err *e) RP_WUR;
 
-/* The same with defaults (getaddrinfo, no app socket). */
+/* The same with the default resolver (getaddrinfo). */
 int rp_netguard_new(const struct rp_netpolicy *p, int notify_fd, int netns_fd,
 		    struct rp_netguard **out, struct rp_err *e) RP_WUR;
 
@@ -151,8 +147,11 @@ int rp_netguard_new(const struct rp_netpolicy *p, int notify_fd, int netns_fd,
 int rp_netguard_fd(const struct rp_netguard *g);
 int rp_netguard_dispatch(struct rp_netguard *g, struct rp_err *e) RP_WUR;
 
-/* Finer-grained handles, for loops that poll each fd themselves. A loop
- * that uses these must still poll rp_netguard_fd() for blocking connects. */
+/* The interface rampartd's supervisor was first written against, kept
+ * working: notify_fd() returns the same epoll set as rp_netguard_fd() and
+ * on_notify() is rp_netguard_dispatch(), so polling it also completes
+ * blocking connects; dns_fd()/on_dns() serve the stub directly (the set
+ * holds it too, so a loop may poll either or both). */
 int rp_netguard_notify_fd(const struct rp_netguard *g);
 int rp_netguard_dns_fd(const struct rp_netguard *g);
 int rp_netguard_on_notify(struct rp_netguard *g, struct rp_err *e) RP_WUR;

@@ -343,24 +343,39 @@ def test_udp_destination_not_allowed(app):
             u.recvfrom(100)
 
 
-def test_host_unix_socket_unreachable(app, tmp_path):
-    path = str(tmp_path / "host.sock")
-    with socket.socket(socket.AF_UNIX) as srv:
-        srv.bind(path)
+def test_unix_sockets_as_the_app_sees_them(app, tmp_path):
+    """AF_UNIX paths resolve inside the app's own root (here the harness
+    shares the host's file system; in a compartment that root is the
+    package tree plus /run/rampart). Binding a path stays refused."""
+    stream = str(tmp_path / "stream.sock")
+    dgram = str(tmp_path / "dgram.sock")
+    with socket.socket(socket.AF_UNIX) as srv, \
+            socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as d:
+        srv.bind(stream)
         srv.listen(1)
+        d.bind(dgram)
+        d.settimeout(20)
         code = ("import socket, errno\n"
                 "s = socket.socket(socket.AF_UNIX)\n"
-                "try:\n"
-                f"    s.connect({path!r}); print('connected')\n"
-                "except OSError as e:\n"
-                "    print(errno.errorcode[e.errno])\n"
+                f"s.connect({stream!r}); s.sendall(b'over-stream')\n"
+                "u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+                f"u.sendto(b'over-dgram', {dgram!r})\n"
                 "t = socket.socket(socket.AF_UNIX)\n"
+                "for p in ('/nonexistent/x.sock', '/etc/passwd'):\n"
+                "    try:\n"
+                "        t.connect(p); print('connected')\n"
+                "    except OSError as e:\n"
+                "        print(errno.errorcode[e.errno])\n"
                 "try:\n"
                 f"    t.bind({str(tmp_path / 'app.sock')!r}); print('bound')\n"
                 "except OSError as e:\n"
                 "    print(errno.errorcode[e.errno])\n")
         r = app({}, [PY, "-c", code])
-        assert r.out.split() == ["ENOENT", "EACCES"], r
+        assert r.out.split() == ["ENOENT", "ECONNREFUSED", "EACCES"], r
+        c, _ = srv.accept()
+        assert c.recv(100) == b"over-stream"
+        c.close()
+        assert d.recv(100) == b"over-dgram"
 
 
 def test_no_route_without_guard_socket(app):
