@@ -31,8 +31,10 @@ static int make(const char *ctrl, const char *rel, char *dir, size_t cap,
 	*slash = '\0';
 	if ((rc = sb_cg_mkdir(parent, e)))
 		return rc;
-	/* A group left by a crash: empty it and start fresh. */
-	sb_cg_kill_rmdir(dir, 0);
+	/* An empty group left by a crash goes; a busy one means this name
+	 * is running: refuse rather than kill it. */
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		return rp_err_errno(e, errno, "cgroup: %s (already running?)", dir);
 	if (mkdir(dir, 0755) < 0)
 		return rp_err_errno(e, errno, "cgroup: mkdir %s", dir);
 	return 0;

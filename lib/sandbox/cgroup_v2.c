@@ -89,7 +89,10 @@ int sb_cg2_create(const char *root, const struct rp_sandbox_spec *s,
 	    (rc = sb_cg_write(parent, "cgroup.subtree_control",
 			      cpu ? "+memory +pids +cpu" : "+memory +pids", e)))
 		return rc;
-	sb_cg_kill_rmdir(dir, 1);
+	/* An empty group left by a crash goes; a busy one means this name
+	 * is running: refuse rather than kill it. */
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		return rp_err_errno(e, errno, "cgroup: %s (already running?)", dir);
 	if (mkdir(dir, 0755) < 0)
 		return rp_err_errno(e, errno, "cgroup: mkdir %s", dir);
 	(void)snprintf(val, sizeof(val), "%llu", (unsigned long long)s->memory_kb * 1024);
