@@ -5,7 +5,8 @@
  * rp_sandbox_spawn() applies a spec: it creates the child in new user,
  * mount, PID, IPC, UTS, network (and cgroup) namespaces and drops privilege
  * in the order documented in docs/DESIGN.md:
- *   namespaces -> uid/gid maps -> cgroup -> mounts (pivot_root) -> rlimits
+ *   namespaces -> uid/gid maps -> mounts (pivot_root) [cgroup joined
+ *   meanwhile; v2: born in it] -> rlimits -> cgroup namespace
  *   -> capabilities -> no_new_privs -> Landlock -> seccomp -> exec.
  * Only this module performs privileged operations for compartments. */
 #ifndef RP_SANDBOX_H
