@@ -41,6 +41,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -236,6 +237,20 @@ static int write_map(pid_t pid, const char *file, unsigned inside, unsigned host
 	return rc;
 }
 
+/* Tell the child to go on. If it is gone, its own report says why. */
+static int send_go(const struct ctx *x, struct rp_err *e)
+{
+	struct rec r;
+
+	if (send(x->to_child[1], "g", 1, MSG_NOSIGNAL) == 1)
+		return 0;
+	if (read_full(x->to_parent[0], &r, sizeof(r)) == 0 && r.code) {
+		r.msg[sizeof(r.msg) - 1] = '\0';
+		return rp_err_set(e, r.code < 0 ? r.code : RP_EIO, "compartment: %s", r.msg);
+	}
+	return rp_err_errno(e, errno ? errno : EPIPE, "spawn: the child went away");
+}
+
 static int check_spec(const struct rp_sandbox_spec *s, struct rp_err *e)
 {
 	size_t n;
@@ -272,7 +287,7 @@ int rp_sandbox_spawn(const struct rp_sandbox_spec *s,
 	struct clone3_args ca;
 	struct ctx x;
 	struct rec r;
-	char path[64], go = 'g';
+	char path[64];
 	int pidfd = -1, cg_fd = -1, rc;
 	long pid;
 
@@ -301,7 +316,10 @@ int rp_sandbox_spawn(const struct rp_sandbox_spec *s,
 		rc = rp_err_errno(e, errno, "spawn: /dev/null");
 		goto out;
 	}
-	if (pipe2(x.to_child, O_CLOEXEC) < 0 || pipe2(x.to_parent, O_CLOEXEC) < 0) {
+	/* Parent -> child is a socket so that writing to a child that died
+	 * is EPIPE (MSG_NOSIGNAL), never a SIGPIPE that kills rampartd. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, x.to_child) < 0 ||
+	    pipe2(x.to_parent, O_CLOEXEC) < 0) {
 		rc = rp_err_errno(e, errno, "spawn: pipe");
 		goto out;
 	}
@@ -340,20 +358,16 @@ int rp_sandbox_spawn(const struct rp_sandbox_spec *s,
 		rc = rp_err_errno(e, errno, "spawn: %s", path);
 		goto fail;
 	}
-	if (write(x.to_child[1], &go, 1) != 1) {
-		rc = rp_err_errno(e, errno, "spawn: sync");
+	if ((rc = send_go(&x, e)))
 		goto fail;
-	}
 	/* v1 has no CLONE_INTO_CGROUP, and moving a task costs an RCU grace
 	 * period (~10 ms): do it while the child builds its root. The child
 	 * waits for the second "go" before exec, so the app's first
 	 * instruction runs inside its limits. */
 	if ((rc = sb_cgroup_join(&c, c.pid, e)))
 		goto fail;
-	if (write(x.to_child[1], &go, 1) != 1) {
-		rc = rp_err_errno(e, errno, "spawn: sync");
+	if ((rc = send_go(&x, e)))
 		goto fail;
-	}
 	rc = read_full(x.to_parent[0], &r, sizeof(r));
 	if (rc) {
 		rc = rp_err_set(e, RP_EIO, "compartment: setup ended without a word");
@@ -373,10 +387,8 @@ int rp_sandbox_spawn(const struct rp_sandbox_spec *s,
 		/* pidfd_getfd does not set close-on-exec. */
 		(void)fcntl(c.notify_fd, F_SETFD, FD_CLOEXEC);
 	}
-	if (write(x.to_child[1], &go, 1) != 1) {
-		rc = rp_err_errno(e, errno, "spawn: sync");
+	if ((rc = send_go(&x, e)))
 		goto fail;
-	}
 	/* EOF: the exec closed the pipe. A record: exec failed. */
 	rc = read_full(x.to_parent[0], &r, sizeof(r));
 	if (rc == 0) {

@@ -8,6 +8,8 @@
  *     --run-dir DIR     mounted at /run/rampart
  *     --leak-fd N       leave fd N open without close-on-exec (the app
  *                       must not see it)
+ *     --net-notify 1    trap network calls (nobody answers them: use only
+ *                       with actions that make none); checks the listener
  *     --times N         spawn N times, print the median spawn-to-exec
  *                       time in microseconds (benchmark)
  *
@@ -66,6 +68,10 @@ static int run_once(const struct rp_sandbox_spec *s, uint64_t *us)
 	}
 	if (us)
 		*us = now_us() - t0;
+	if (s->net_notify && c.notify_fd < 0) {
+		fprintf(stderr, "sandbox_run: no seccomp listener\n");
+		return 125;
+	}
 	memset(&si, 0, sizeof(si));
 	while (waitid(P_PIDFD, (id_t)c.pidfd, &si, WEXITED) < 0 && errno == EINTR)
 		;
@@ -125,6 +131,8 @@ int main(int argc, char **argv)
 			uid = v;
 		else if (!strcmp(o, "--leak-fd"))
 			leak = v;
+		else if (!strcmp(o, "--net-notify"))
+			s.net_notify = v ? 1 : 0;
 		else if (!strcmp(o, "--times"))
 			times = v;
 		else

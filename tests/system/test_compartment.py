@@ -233,3 +233,10 @@ def test_cgroups_removed(pkg):
               f"/sys/fs/cgroup/rampart-test/test-{UID}",
               f"/sys/fs/cgroup/unified/rampart-test/test-{UID}"):
         assert not os.path.exists(d), d
+
+
+def test_net_notify_listener(pkg):
+    """With net_notify the parent gets the seccomp listener; the app runs."""
+    rc, out = sandbox(pkg, "status", "Seccomp:", "2", opts=["--net-notify", "1"])
+    assert rc == 0, out
+    refused(pkg, "fds", opts=["--net-notify", "1"])  # its copy is closed
