@@ -151,7 +151,7 @@ static int add_rules(scmp_filter_ctx ctx, int net_notify, struct rp_err *e)
 					      "map_shadow_stack", NULL };
 	const uint32_t net = net_notify ? SCMP_ACT_NOTIFY : SCMP_ACT_ALLOW;
 	static const char *const net_calls[] = {
-		"connect", "bind", "sendto", "sendmsg", "sendmmsg", NULL,
+		"connect", "bind", "sendmsg", "sendmmsg", NULL,
 	};
 	static const int domains[] = { AF_UNIX, AF_INET, AF_INET6 };
 	static const int types[] = { SOCK_STREAM, SOCK_DGRAM };
@@ -226,6 +226,14 @@ static int add_rules(scmp_filter_ctx ctx, int net_notify, struct rp_err *e)
 	for (i = 0; net_calls[i]; i++)
 		if ((rc = add(ctx, net, net_calls[i], 0, NULL, e)))
 			return rc;
+	/* sendto: only a call naming a destination goes to the guard; a send
+	 * on a connected socket (the guard made it) runs at full speed. */
+	c[0] = SCMP_A4(SCMP_CMP_NE, 0);
+	if ((rc = add(ctx, net, "sendto", 1, c, e)))
+		return rc;
+	c[0] = SCMP_A4(SCMP_CMP_EQ, 0);
+	if ((rc = add(ctx, SCMP_ACT_ALLOW, "sendto", 1, c, e)))
+		return rc;
 	return 0;
 }
 
