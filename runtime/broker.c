@@ -18,6 +18,7 @@
 
 static void conn_close(struct chan_conn *c)
 {
+	rp_ctl_lines_free(&c->in);
 	if (c->ev)
 		event_free(c->ev);
 	c->ev = NULL;
@@ -130,27 +131,40 @@ out:
 static void on_msg(evutil_socket_t fd, short what, void *arg)
 {
 	struct chan_conn *c = arg;
-	struct rp_buf msg;
+	uint8_t line[RP_CTL_CHAN_MAX];
 	struct rp_err e;
 	uint8_t id[16];
-	int rc;
+	size_t n;
+	int rc, pfd, lines = 0;
 
 	(void)what;
 	rp_err_clear(&e);
-	/* Descriptors from an app are never accepted (fd == NULL closes them). */
-	rc = rp_ctl_recv(fd, RP_CTL_CHAN_MAX, &msg, NULL, 1, &e);
+	/* Descriptors from an app are never accepted (accept_fd 0 closes
+	 * them); an over-long line or a descriptor ends the connection. */
+	rc = rp_ctl_lines_fill(fd, &c->in, 0, 1, &e);
 	if (rc == -EAGAIN)
 		return;
-	if (rc == 1 || (rc && e.code != RP_ERANGE && e.code != RP_EFORMAT)) {
+	if (rc) {
+		if (rc < 0) {
+			rpd_log("app %s: channel: %s", c->app->id, e.msg);
+			reply_err(c, &e);
+		}
 		conn_close(c);
 		return;
 	}
-	if (rc == 0 && (rc = rp_ctl_chan_decode(msg.data, msg.len, id, &e)) == 0)
-		rc = connect_apps(c, id, &e);
-	rp_buf_free(&msg);
-	if (rc) {
-		rpd_log("app %s: channel refused: %s", c->app->id, e.msg);
-		reply_err(c, &e);
+	/* A bounded number of requests per wakeup keeps the loop fair. */
+	while (lines++ < 8 && rp_ctl_lines_next(&c->in, line, sizeof(line), &n, &pfd) == 0) {
+		if (pfd >= 0)
+			close(pfd);
+		rp_err_clear(&e);
+		if ((rc = rp_ctl_chan_decode(line, n, id, &e)) == 0)
+			rc = connect_apps(c, id, &e);
+		if (rc) {
+			rpd_log("app %s: channel refused: %s", c->app->id, e.msg);
+			reply_err(c, &e);
+		}
+		if (c->fd < 0)
+			return;
 	}
 }
 
@@ -181,6 +195,7 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 	}
 	in->conns[i].app = in->app;
 	in->conns[i].fd = c;
+	rp_ctl_lines_init(&in->conns[i].in);
 	in->conns[i].ev = event_new(in->app->d->base, c, EV_READ | EV_PERSIST,
 				    on_msg, &in->conns[i]);
 	if (!in->conns[i].ev || event_add(in->conns[i].ev, NULL))
@@ -198,7 +213,9 @@ int rpd_chan_listen(struct inst *in, struct rp_err *e)
 	    (int)sizeof(sa.sun_path))
 		return rp_err_set(e, RP_ERANGE, "%s/app.sock: path too long for a "
 				  "socket (use a shorter --state-dir)", in->run_dir);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* Stream: the compartment may create only stream and datagram
+	 * sockets; messages are lines (docs/formats/control-protocol.md). */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return rp_err_errno(e, errno, "socket");
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||

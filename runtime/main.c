@@ -152,7 +152,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rampartd: must run as root (it creates compartments)\n");
 		return 1;
 	}
-	umask(077);
+	/* Files rampartd creates are readable where they must be (an app
+	 * reads its extracted tree); secrets are created 0600 explicitly. */
+	umask(022);
 	signal(SIGPIPE, SIG_IGN);
 	d = calloc(1, sizeof(*d));
 	if (!d) {

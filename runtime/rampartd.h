@@ -74,6 +74,7 @@ struct chan_conn {
 	struct app *app;
 	int fd;
 	struct event *ev;
+	struct rp_ctl_lines in;     /* line framing of what the app sends */
 };
 
 /* One run of an app: exists from spawn until its exit is handled. */
@@ -85,7 +86,7 @@ struct inst {
 	int log_fd;                 /* read end of the stdout/stderr pipe */
 	struct event *ev_log;
 	struct rp_netguard *guard;
-	struct event *ev_notify, *ev_dns;
+	struct event *ev_guard;     /* the guard's one pollable descriptor */
 	int chan_fd;                /* listening app.sock */
 	struct event *ev_chan;
 	struct chan_conn conns[RPD_CHAN_CONNS_MAX];

@@ -343,7 +343,7 @@ static void on_log(evutil_socket_t fd, short what, void *arg)
 
 /* --- network guard ------------------------------------------------------ */
 
-static void on_notify(evutil_socket_t fd, short what, void *arg)
+static void on_guard(evutil_socket_t fd, short what, void *arg)
 {
 	struct inst *in = arg;
 	struct rp_err e;
@@ -351,20 +351,12 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	rp_err_clear(&e);
-	if (in->guard && rp_netguard_on_notify(in->guard, &e))
-		rpd_log("app %s: network guard: %s", in->app->id, e.msg);
-}
-
-static void on_dns(evutil_socket_t fd, short what, void *arg)
-{
-	struct inst *in = arg;
-	struct rp_err e;
-
-	(void)fd;
-	(void)what;
-	rp_err_clear(&e);
-	if (in->guard && rp_netguard_on_dns(in->guard, &e))
-		rpd_log("app %s: dns: %s", in->app->id, e.msg);
+	if (in->guard && rp_netguard_dispatch(in->guard, &e)) {
+		/* The listener is gone: the app is exiting, and its pidfd
+		 * brings the exit. Stop polling so the loop does not spin. */
+		if (in->ev_guard)
+			(void)event_del(in->ev_guard);
+	}
 }
 
 /* --- instances ---------------------------------------------------------- */
@@ -387,10 +379,8 @@ static void inst_free(struct inst *in)
 		event_free(in->ev_log);
 	if (in->log_fd >= 0)
 		close(in->log_fd);
-	if (in->ev_notify)
-		event_free(in->ev_notify);
-	if (in->ev_dns)
-		event_free(in->ev_dns);
+	if (in->ev_guard)
+		event_free(in->ev_guard);
 	rp_netguard_free(in->guard);
 	rpd_chan_close(in);
 	rp_sandbox_cleanup(&in->child);
@@ -468,7 +458,10 @@ static int inst_start(struct app *a, struct rp_err *e)
 	in->child.notify_fd = -1;
 	in->child.netns_fd = -1;
 	for (size_t i = 0; i < RPD_CHAN_CONNS_MAX; i++)
+	{
 		in->conns[i].fd = -1;
+		rp_ctl_lines_init(&in->conns[i].in);
+	}
 	a->spawns++;
 	if (rpd_path(d, in->run_dir, sizeof(in->run_dir), "run/%s.%llu", a->id,
 		     (unsigned long long)a->spawns)) {
@@ -501,12 +494,9 @@ static int inst_start(struct app *a, struct rp_err *e)
 		if ((rc = rp_netguard_new(a->netpolicy, in->child.notify_fd,
 					  in->child.netns_fd, &in->guard, e)))
 			goto kill;
-		in->ev_notify = event_new(d->base, rp_netguard_notify_fd(in->guard),
-					  EV_READ | EV_PERSIST, on_notify, in);
-		in->ev_dns = event_new(d->base, rp_netguard_dns_fd(in->guard),
-				       EV_READ | EV_PERSIST, on_dns, in);
-		if (!in->ev_notify || !in->ev_dns || event_add(in->ev_notify, NULL) ||
-		    event_add(in->ev_dns, NULL)) {
+		in->ev_guard = event_new(d->base, rp_netguard_fd(in->guard),
+					 EV_READ | EV_PERSIST, on_guard, in);
+		if (!in->ev_guard || event_add(in->ev_guard, NULL)) {
 			rc = rp_err_set(e, RP_ENOMEM, "out of memory");
 			goto kill;
 		}
@@ -619,16 +609,37 @@ static void finish(struct inst *in, int kind, int status)
 	int planned = in->planned;
 	struct rp_err e;
 
+	char detail[RP_REPORT_DETAIL_LEN + 1] = "";
+
 	/* Whatever the app wrote last is in the pipe: keep it. */
 	if (in->log_fd >= 0 && in->ev_log)
 		on_log(in->log_fd, EV_READ, in);
+	/* What the guard refused belongs in the report of this run. */
+	if (in->guard) {
+		struct rp_netguard_stats st;
+
+		rp_netguard_stats(in->guard, &st);
+		if (st.refused > 0) {
+			int k = snprintf(detail, sizeof(detail), "network refused %llu "
+					 "time(s), last: ", (unsigned long long)st.refused);
+			size_t m = strnlen(st.last_refused, sizeof(st.last_refused));
+
+			/* Truncating the address is fine: the count is what matters. */
+			if (k > 0 && (size_t)k < sizeof(detail)) {
+				if (m > sizeof(detail) - 1 - (size_t)k)
+					m = sizeof(detail) - 1 - (size_t)k;
+				memcpy(detail + k, st.last_refused, m);
+				detail[(size_t)k + m] = '\0';
+			}
+		}
+	}
 	a->cur = NULL;
 	inst_free(in);
 	a->last_kind = kind;
 	a->last_status = status;
 	a->last_exit = time(NULL);
 	rpd_report(d, a, planned ? RP_EVENT_PLANNED : RP_EVENT_UNPLANNED,
-		   (enum rp_exit_kind)kind, status, NULL);
+		   (enum rp_exit_kind)kind, status, detail[0] ? detail : NULL);
 	rpd_log("app %s: %s %d%s", a->id, kind == RP_EXIT_CODE ?
 		"exited with code" : "killed by signal", status,
 		planned ? " (stopped)" : "");
@@ -884,6 +895,8 @@ json_t *rpd_app_json(const struct app *a, int detailed)
 				ok &= !json_object_set_new(n, "refused", json_integer((json_int_t)s.refused));
 				ok &= !json_object_set_new(n, "dns_answered", json_integer((json_int_t)s.dns_answered));
 				ok &= !json_object_set_new(n, "dns_refused", json_integer((json_int_t)s.dns_refused));
+				ok &= !json_object_set_new(n, "last_refused", s.last_refused[0] ?
+							   json_string(s.last_refused) : json_null());
 			}
 			ok &= !json_object_set_new(o, "network", n ? n : json_null());
 		}

@@ -511,7 +511,7 @@ int rp_ctl_chan_encode(const char *kind, const uint8_t id[16], char *out,
 	put_raw(out, cap, &n, kind);
 	put_raw(out, cap, &n, "\":\"");
 	put_raw(out, cap, &n, t);
-	put_raw(out, cap, &n, "\"}");
+	put_raw(out, cap, &n, "\"}\n");
 	out[n] = '\0';
 	*len = n;
 	return 0;
@@ -529,8 +529,8 @@ int rp_ctl_chan_encode_err(const struct rp_err *err, char *out, size_t cap,
 	put_int(out, cap, &n, err->code < 0 ? err->code : RP_EIO);
 	put_raw(out, cap, &n, ",\"error\":\"");
 	/* Leave room for the closing bytes whatever the message. */
-	put_escaped(out, cap - 3, &n, err->msg);
-	put_raw(out, cap, &n, "\"}");
+	put_escaped(out, cap - 4, &n, err->msg);
+	put_raw(out, cap, &n, "\"}\n");
 	out[n] = '\0';
 	*len = n;
 	return 0;

@@ -86,14 +86,19 @@ void rp_ctl_resp_err(const struct rp_err *err, char *out, size_t cap,
 int rp_ctl_resp_decode(const uint8_t *buf, size_t len, json_t **result,
 		       struct rp_err *remote, struct rp_err *e) RP_WUR;
 
-/* App channel (the app side speaks this through /run/rampart/app.sock):
+/* App channel (the app side speaks this through /run/rampart/app.sock, a
+ * unix SOCK_STREAM socket: the compartment's seccomp filter lets apps
+ * create stream and datagram sockets only). Each message is one line: the
+ * JSON below, then '\n' (compact JSON never contains a raw newline). A
+ * descriptor travels with the message it belongs to (one sendmsg each).
  *   app -> rampartd  {"connect":"<ComponentId>"}
  *   rampartd -> app  {"connected":"<id>"} + fd | {"error":"...","code":N}
- *   rampartd -> partner {"incoming":"<id>"} + fd */
+ *   rampartd -> partner {"incoming":"<id>"} + fd
+ * The fd is one end of a socketpair(AF_UNIX, SOCK_SEQPACKET). */
 int rp_ctl_chan_decode(const uint8_t *buf, size_t len, uint8_t id[16],
 		       struct rp_err *e) RP_WUR;
-/* Encode one of the rampartd -> app messages into a fixed buffer of
- * RP_CTL_CHAN_MAX bytes. kind is "connect", "connected" or "incoming". */
+/* Encode a channel message into a fixed buffer of RP_CTL_CHAN_MAX bytes,
+ * with its final '\n'. kind is "connect", "connected" or "incoming". */
 int rp_ctl_chan_encode(const char *kind, const uint8_t id[16], char *out,
 		       size_t cap, size_t *len, struct rp_err *e) RP_WUR;
 int rp_ctl_chan_encode_err(const struct rp_err *err, char *out, size_t cap,
@@ -104,6 +109,32 @@ int rp_ctl_chan_encode_err(const struct rp_err *err, char *out, size_t cap,
 int rp_ctl_chan_decode_reply(const uint8_t *buf, size_t len,
 			     const char **kind_out, uint8_t id[16],
 			     struct rp_err *remote, struct rp_err *e) RP_WUR;
+
+/* Line framing for the app channel's stream socket. A reader keeps the
+ * bytes of at most one unfinished line (RP_CTL_CHAN_MAX) and at most one
+ * descriptor. The kernel ends a read of a unix stream socket after the
+ * data that carried descriptors, so a descriptor belongs to the last line
+ * completed by the read that brought it. */
+struct rp_ctl_lines {
+	uint8_t buf[RP_CTL_CHAN_MAX + 1];
+	size_t len;
+	int fd;        /* pending descriptor, or -1 */
+	size_t fd_end; /* it belongs to the line ending at buf[fd_end - 1] */
+};
+void rp_ctl_lines_init(struct rp_ctl_lines *l);
+/* One recvmsg. 0: bytes (maybe no whole line yet); 1: end of stream;
+ * -EAGAIN (nonblock); an error for a line over RP_CTL_CHAN_MAX, a second
+ * pending descriptor, or a descriptor when accept_fd is 0 (all received
+ * descriptors are closed then). */
+int rp_ctl_lines_fill(int sock, struct rp_ctl_lines *l, int accept_fd,
+		      int nonblock, struct rp_err *e) RP_WUR;
+/* The next complete line (without its '\n') into out (cap bytes):
+ * 0 with *len and *fd (its descriptor, owned by the caller, or -1);
+ * 1 when no line is complete. */
+int rp_ctl_lines_next(struct rp_ctl_lines *l, uint8_t *out, size_t cap,
+		      size_t *len, int *fd);
+/* Close a pending descriptor. */
+void rp_ctl_lines_free(struct rp_ctl_lines *l);
 
 /* Send one message with an optional fd (-1: none). Retries EINTR. */
 int rp_ctl_send(int sock, const void *buf, size_t len, int fd,

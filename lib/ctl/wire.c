@@ -133,3 +133,101 @@ out:
 		rp_buf_free(out);
 	return rc;
 }
+
+void rp_ctl_lines_init(struct rp_ctl_lines *l)
+{
+	l->len = 0;
+	l->fd = -1;
+	l->fd_end = 0;
+}
+
+void rp_ctl_lines_free(struct rp_ctl_lines *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+int rp_ctl_lines_fill(int sock, struct rp_ctl_lines *l, int accept_fd,
+		      int nonblock, struct rp_err *e)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov;
+	struct msghdr msg;
+	struct cmsghdr *c;
+	size_t room = sizeof(l->buf) - l->len, i;
+	ssize_t r;
+	int got = -1, nfds = 0;
+
+	if (room == 0)
+		return rp_err_set(e, RP_ERANGE, "line over %d bytes", RP_CTL_CHAN_MAX);
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = l->buf + l->len;
+	iov.iov_len = room;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	do
+		r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | (nonblock ? MSG_DONTWAIT : 0));
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EAGAIN ? -EAGAIN : rp_err_errno(e, errno, "receive");
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len >= CMSG_LEN(0)) {
+			nfds += (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			if (nfds == 1)
+				memcpy(&got, CMSG_DATA(c), sizeof(int));
+		}
+	if (nfds > 0 && (!accept_fd || nfds > 1 || l->fd >= 0 ||
+			 (msg.msg_flags & MSG_CTRUNC))) {
+		close_fds(&msg);
+		return rp_err_set(e, RP_EFORMAT, "unexpected file descriptors");
+	}
+	if (r == 0 && nfds == 0)
+		return 1;
+	l->len += (size_t)r;
+	if (nfds == 1) {
+		/* The line the descriptor came with ends in this chunk. */
+		for (i = l->len; i > 0 && l->buf[i - 1] != '\n'; i--)
+			;
+		if (i == 0) {
+			close(got);
+			return rp_err_set(e, RP_EFORMAT, "a descriptor without a message");
+		}
+		l->fd = got;
+		l->fd_end = i;
+	}
+	return 0;
+}
+
+int rp_ctl_lines_next(struct rp_ctl_lines *l, uint8_t *out, size_t cap,
+		      size_t *len, int *fd)
+{
+	uint8_t *nl = memchr(l->buf, '\n', l->len);
+	size_t n, used;
+
+	*len = 0;
+	*fd = -1;
+	if (!nl)
+		return 1;
+	n = (size_t)(nl - l->buf);
+	used = n + 1;
+	if (n <= cap) {
+		memcpy(out, l->buf, n);
+		*len = n;
+	}
+	if (l->fd >= 0 && l->fd_end == used) {
+		*fd = l->fd;
+		l->fd = -1;
+	}
+	memmove(l->buf, l->buf + used, l->len - used);
+	l->len -= used;
+	if (l->fd >= 0)
+		l->fd_end -= used;
+	return 0;
+}

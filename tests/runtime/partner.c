@@ -2,7 +2,7 @@
  * rampartd socket (/run/rampart/app.sock, or $RAMPART_APP_SOCKET) and
  *   - answers every incoming channel: reads a message, replies "pong";
  *   - with a ComponentId argument, asks for a channel to that app every
- *     second, sends "ping" over it and prints the answer or the refusal.
+ *     second (at most 300 times), sends "ping" over it and prints the answer or the refusal.
  * Each outcome is one line on stdout for the test to read in the logs.
  * (The app SDK of a later issue wraps this protocol as
  * Application_Connect.) */
@@ -19,6 +19,14 @@
 #include "ctl/ctl.h"
 #include "format/manifest.h"
 
+static time_t now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 static int connect_rampartd(void)
 {
 	const char *path = getenv("RAMPART_APP_SOCKET");
@@ -32,7 +40,7 @@ static int connect_rampartd(void)
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -1;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		printf("partner: cannot reach %s: %s\n", path, strerror(errno));
 		return -1;
@@ -70,8 +78,10 @@ static void use(int ch, const char *to)
 int main(int argc, char **argv)
 {
 	const char *target = argc > 1 ? argv[1] : NULL;
+	struct rp_ctl_lines in;
 	uint8_t tid[16];
 	int s, tries = 0;
+	time_t next_try = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (target && rp_guid_parse(target, strlen(target), tid)) {
@@ -81,44 +91,47 @@ int main(int argc, char **argv)
 	s = connect_rampartd();
 	if (s < 0)
 		return 1;
+	rp_ctl_lines_init(&in);
 	printf("partner: ready%s%s\n", target ? ", connecting to " : "",
 	       target ? target : "");
 	for (;;) {
 		struct pollfd p = { .fd = s, .events = POLLIN };
-		int r;
+		uint8_t line[RP_CTL_CHAN_MAX];
+		size_t n;
+		int fd, rc;
 
-		if (target && tries < 30) {
+		if (target && tries < 300 && now_s() >= next_try) {
+			next_try = now_s() + 1;
 			char req[RP_CTL_CHAN_MAX];
 			struct rp_err e;
-			size_t n;
 
 			tries++;
 			if (rp_ctl_chan_encode("connect", tid, req, sizeof(req), &n, &e) ||
 			    rp_ctl_send(s, req, n, -1, &e))
 				printf("partner: send: %s\n", e.msg);
 		}
-		r = poll(&p, 1, 1000);
-		while (r > 0) {
-			struct rp_buf msg;
-			struct rp_err e, remote;
-			const char *kind;
-			uint8_t id[16];
-			char idt[37];
-			int fd = -1, rc;
+		if (poll(&p, 1, 1000) != 1)
+			continue;
+		{
+			struct rp_err e;
 
-			rc = rp_ctl_recv(s, RP_CTL_CHAN_MAX, &msg, &fd, 1, &e);
-			if (rc == -EAGAIN)
-				break;
+			rc = rp_ctl_lines_fill(s, &in, 1, 0, &e);
 			if (rc == 1) {
 				printf("partner: rampartd closed the socket\n");
 				return 1;
 			}
 			if (rc) {
 				printf("partner: recv: %s\n", e.msg);
-				break;
+				return 1;
 			}
-			rc = rp_ctl_chan_decode_reply(msg.data, msg.len, &kind, id, &remote, &e);
-			rp_buf_free(&msg);
+		}
+		while (rp_ctl_lines_next(&in, line, sizeof(line), &n, &fd) == 0) {
+			struct rp_err e, remote;
+			const char *kind;
+			uint8_t id[16];
+			char idt[37];
+
+			rc = rp_ctl_chan_decode_reply(line, n, &kind, id, &remote, &e);
 			rp_guid_format(id, idt);
 			if (rc)
 				printf("partner: bad message: %s\n", e.msg);

@@ -245,6 +245,53 @@ static void test_fd_passing(void **state)
 	close(fd);
 }
 
+static void test_lines(void **state)
+{
+	struct rp_ctl_lines l;
+	struct rp_err e;
+	uint8_t out[RP_CTL_CHAN_MAX];
+	size_t n;
+	int sp[2], p[2], fd;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	assert_int_equal(pipe(p), 0);
+	rp_ctl_lines_init(&l);
+	/* Two lines in one write, the second split over two writes. */
+	assert_int_equal(write(sp[0], "one\ntw", 6), 6);
+	assert_int_equal(rp_ctl_lines_fill(sp[1], &l, 1, 0, &e), 0);
+	assert_int_equal(rp_ctl_lines_next(&l, out, sizeof(out), &n, &fd), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(out, "one", 3);
+	assert_int_equal(fd, -1);
+	assert_int_equal(rp_ctl_lines_next(&l, out, sizeof(out), &n, &fd), 1);
+	/* The descriptor belongs to the line its message completes. */
+	assert_int_equal(rp_ctl_send(sp[0], "o\n", 2, p[0], &e), 0);
+	assert_int_equal(rp_ctl_lines_fill(sp[1], &l, 1, 0, &e), 0);
+	assert_int_equal(rp_ctl_lines_next(&l, out, sizeof(out), &n, &fd), 0);
+	assert_memory_equal(out, "two", 3);
+	assert_true(fd >= 0);
+	close(fd);
+	/* Refused: a descriptor when none is accepted; an over-long line. */
+	assert_int_equal(rp_ctl_send(sp[0], "x\n", 2, p[0], &e), 0);
+	assert_int_equal(rp_ctl_lines_fill(sp[1], &l, 0, 0, &e), RP_EFORMAT);
+	rp_ctl_lines_init(&l);
+	{
+		char big[RP_CTL_CHAN_MAX + 10];
+
+		memset(big, 'a', sizeof(big));
+		assert_int_equal(write(sp[0], big, sizeof(big)), (ssize_t)sizeof(big));
+		assert_int_equal(rp_ctl_lines_fill(sp[1], &l, 1, 0, &e), 0);
+		assert_int_equal(rp_ctl_lines_next(&l, out, sizeof(out), &n, &fd), 1);
+		assert_int_equal(rp_ctl_lines_fill(sp[1], &l, 1, 0, &e), RP_ERANGE);
+	}
+	rp_ctl_lines_free(&l);
+	close(sp[0]);
+	close(sp[1]);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_responses),
 		cmocka_unit_test(test_channel),
 		cmocka_unit_test(test_fd_passing),
+		cmocka_unit_test(test_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
