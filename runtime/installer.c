@@ -253,7 +253,8 @@ static int stage(struct rpd *d, const char *stage_dir, const char *pkg_path,
 	(void)d;
 	if ((rc = rpd_rmtree(stage_dir, e)))
 		return rc;
-	if (mkdir(stage_dir, 0755) < 0)
+	/* chmod: the layout's modes must not depend on rampartd's umask. */
+	if (mkdir(stage_dir, 0755) < 0 || chmod(stage_dir, 0755) < 0)
 		return rp_err_errno(e, errno, "%s", stage_dir);
 	if (snprintf(p, sizeof(p), "%s/package.rpk", stage_dir) >= (int)sizeof(p) ||
 	    snprintf(tree, sizeof(tree), "%s/tree", stage_dir) >= (int)sizeof(tree))
@@ -269,7 +270,7 @@ static int stage(struct rpd *d, const char *stage_dir, const char *pkg_path,
 		return rc;
 	if (snprintf(tree, sizeof(tree), "%s/tree", stage_dir) >= (int)sizeof(tree))
 		return rp_err_set(e, RP_ERANGE, "path too long");
-	if (mkdir(tree, 0755) < 0)
+	if (mkdir(tree, 0755) < 0 || chmod(tree, 0755) < 0)
 		return rp_err_errno(e, errno, "%s", tree);
 	fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
@@ -347,8 +348,14 @@ int rpd_install(struct rpd *d, int fd, struct app **out, struct rp_err *e)
 		goto out;
 	rpd_crash_point(d, "copied");
 	if ((rc = rp_image_verify(pkg, (const struct rp_key *const *)ks.k, ks.n,
-				  &img, e)))
+				  &img, e))) {
+		/* The private copy's name means nothing to the client. */
+		size_t n = strlen(pkg);
+
+		if (strncmp(e->msg, pkg, n) == 0 && e->msg[n] == ':' && e->msg[n + 1] == ' ')
+			memmove(e->msg, e->msg + n + 2, strlen(e->msg + n + 2) + 1);
 		goto out;
+	}
 	if (img.pkg.hdr.type != RP_IMAGE_APP || !img.manifest) {
 		rc = rp_err_set(e, RP_EPOLICY, "package: a %s image is not an "
 				"application", rp_image_type_name(img.pkg.hdr.type));
