@@ -621,7 +621,7 @@ static void finish(struct inst *in, int kind, int status)
 		rp_netguard_stats(in->guard, &st);
 		if (st.refused > 0) {
 			int k = snprintf(detail, sizeof(detail), "network refused %llu "
-					 "time(s), last: ", (unsigned long long)st.refused);
+					 "time(s) - last: ", (unsigned long long)st.refused);
 			size_t m = strnlen(st.last_refused, sizeof(st.last_refused));
 
 			/* Truncating the address is fine: the count is what matters. */

@@ -637,8 +637,10 @@ def test_escape_attempts_refused_and_reported(devd, keys, work):
     assert "open /etc/shadow refused" in out
     assert "connect 192.0.2.1:80 refused: Permission denied" in out
     assert "SUCCEEDED" not in out
-    wait_for(lambda: any("AppExit: exit_code=1" in e["description"] for e in devd.report()),
-             what="the exit report")
+    wait_for(lambda: any("AppExit: exit_code=1" in e["description"] and
+                         "network refused 1 time(s) - last: connect 192.0.2.1:80"
+                         in e["description"] for e in devd.report()),
+             what="the exit report with the refusal")
 
 
 @needs_root
