@@ -197,6 +197,17 @@ static int check_policy(struct rpd *d, const struct rp_image *img,
 	int rc;
 
 	*existing = rpd_app_find(d, img->manifest->component_id);
+	for (a = d->dying; a; a = a->next)
+		if (memcmp(a->cid, img->manifest->component_id, 16) == 0)
+			return rp_err_set(e, RP_EPOLICY, "app %s is still being deleted "
+					  "(its process is stopping); try again in a moment",
+					  a->id);
+	/* Without a verified installed version there is no security version
+	 * to compare with: refuse rather than skip the rollback check. */
+	if (*existing && !(*existing)->manifest)
+		return rp_err_set(e, RP_EPOLICY, "the installed app %s does not verify "
+				  "(%s); delete it first", (*existing)->id,
+				  (*existing)->last_error);
 	if (*existing && img->pkg.hdr.security_version <
 	    (*existing)->hdr.security_version)
 		return rp_err_set(e, RP_EPOLICY, "anti-rollback: security version %u "

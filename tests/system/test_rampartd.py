@@ -509,6 +509,26 @@ def test_interrupted_install(work, keys, step, expect):
 
 
 @needs_root
+def test_installed_package_verified_again_at_start(devd, keys, work):
+    assert devd.rp("device", "sideload", "deploy", pack(work, keys, A, ["hello"])).code == 0
+    devd.wait_state(A, "running")
+    devd.stop()
+    # The developer key disappears behind rampartd's back.
+    for k in (devd.state / "trust" / "development").glob("*.pub"):
+        k.unlink()
+    devd.start()
+    st = devd.app(A)
+    assert st["state"] == "crashed" and st["pid"] is None, st
+    assert "trust" in st["last_error"], st
+    # No rollback check can be made against it: an update is refused.
+    devd.rp("device", "enable-development", "--trust-key", keys["other_pub"])
+    r = devd.rp("device", "sideload", "deploy",
+                pack(work, keys, A, ["hello"], version="2.0.0", key="other"))
+    assert r.code == 1 and "does not verify" in r.err, r
+    assert devd.rp("device", "sideload", "delete", "--component-id", A).code == 0
+
+
+@needs_root
 def test_delete(devd, keys, work):
     devd.rp("device", "sideload", "deploy", pack(work, keys, A, ["hello"], name="one"))
     devd.rp("device", "sideload", "deploy", pack(work, keys, B, ["hello"], name="two",
