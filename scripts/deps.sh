@@ -13,6 +13,7 @@ PACKAGES="
   libseccomp-dev libevent-dev e2fsprogs util-linux iproute2
   libcurl4-openssl-dev curl mosquitto mosquitto-clients libmosquitto-dev
   bubblewrap rauc
+  libsqlite3-dev sqlite3 libpq-dev postgresql nginx
 "
 
 missing=""
