@@ -22,6 +22,7 @@ void rpd_config_init(struct rpd_config *c)
 	c->log_bytes = RP_LOGRING_CAP_DEFAULT;
 	c->report_slots = RP_REPORTS_SLOTS_DEFAULT;
 	memcpy(c->cgroup_parent, "rampart", sizeof("rampart"));
+	c->verify_timeout_ms = 60000;
 }
 
 static int get_u64(json_t *o, const char *key, uint64_t min, uint64_t max,
@@ -103,7 +104,8 @@ int rpd_config_load(struct rpd_config *c, const char *path, struct rp_err *e)
 	static const char *const keys[] = {
 		"socket_group", "production_trust_dir", "defaults",
 		"restart_backoff", "stop_grace_ms", "uid_base", "uid_count",
-		"max_package_kb", "log_kb", "report_slots", "cgroup_parent", NULL,
+		"max_package_kb", "log_kb", "report_slots", "cgroup_parent",
+		"verify_helper", "verify_timeout_ms", NULL,
 	};
 	struct rp_buf text;
 	json_t *o = NULL, *v;
@@ -125,8 +127,16 @@ int rpd_config_load(struct rpd_config *c, const char *path, struct rp_err *e)
 			  sizeof(c->production_trust_dir), e)) ||
 	    (rc = get_str(o, "cgroup_parent", c->cgroup_parent,
 			  sizeof(c->cgroup_parent), e)) ||
+	    (rc = get_str(o, "verify_helper", c->verify_helper,
+			  sizeof(c->verify_helper), e)) ||
+	    (rc = get_u64(o, "verify_timeout_ms", 1000, 600000,
+			  &c->verify_timeout_ms, e)) ||
 	    (rc = get_u64(o, "stop_grace_ms", 0, 600000, &c->stop_grace_ms, e)))
 		goto out;
+	if (c->verify_helper[0] && c->verify_helper[0] != '/') {
+		rc = rp_err_set(e, RP_EFORMAT, "verify_helper: must be an absolute path");
+		goto out;
+	}
 	if (strchr(c->cgroup_parent, '/') || strcmp(c->cgroup_parent, ".") == 0 ||
 	    strcmp(c->cgroup_parent, "..") == 0) {
 		rc = rp_err_set(e, RP_EFORMAT, "cgroup_parent: must be one path component");

@@ -1,5 +1,6 @@
 /* Device state: the state directory, the device key and id, the mode,
- * and the trusted keys. */
+ * and the trusted keys. Key material is read and written only by
+ * rampart-verify (verify_client.c): rampartd has no crypto. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,20 +11,9 @@
 #include <unistd.h>
 
 #include "base/file.h"
-#include "crypto/crypto.h"
 #include "rampartd.h"
 
 #define MODE_MAX 64
-
-void keyset_free(struct keyset *ks)
-{
-	size_t i;
-
-	for (i = 0; i < ks->n; i++)
-		rp_key_free(ks->k[i]);
-	ks->n = 0;
-	ks->nprod = 0;
-}
 
 int rpd_path(const struct rpd *d, char *out, size_t cap, const char *fmt, ...)
 {
@@ -64,31 +54,16 @@ static int mkdir_p(const struct rpd *d, const char *rel, mode_t mode,
 
 static int load_device_key(struct rpd *d, struct rp_err *e)
 {
-	struct rp_key *k = NULL;
-	struct rp_buf pem;
-	char path[PATH_MAX];
-	int rc;
+	int generated = 0, rc;
 
-	rp_buf_init(&pem, 0);
-	if (rpd_path(d, path, sizeof(path), "device.key"))
-		return rp_err_set(e, RP_ERANGE, "state path too long");
-	if (access(path, F_OK) < 0 && errno == ENOENT) {
-		/* First start: the device's identity. On hardware this key
-		 * belongs in a TPM or secure element (a later issue). */
-		if ((rc = rp_key_generate(RP_KEY_ED25519, &k, e)) ||
-		    (rc = rp_key_private_pem(k, &pem, e)) ||
-		    (rc = rp_file_write(path, pem.data, pem.len, 0600, 1, e)))
-			goto out;
-		rpd_log("generated the device key %s", path);
-	} else if ((rc = rp_key_load_file(path, 1, &k, e))) {
-		goto out;
-	}
-	rp_hex(rp_key_id(k), RP_KEYID_LEN, d->device_id);
-	rc = 0;
-out:
-	rp_buf_free_wipe(&pem);
-	rp_key_free(k);
-	return rc;
+	/* First start: rampart-verify generates the device's identity. On
+	 * hardware this key belongs in a TPM or secure element (a later
+	 * issue). */
+	if ((rc = rpd_verify_device_key(d, &generated, e)))
+		return rp_err_prefix(e, "device key");
+	if (generated)
+		rpd_log("generated the device key %s/device.key", d->state_dir);
+	return 0;
 }
 
 static int load_mode(struct rpd *d, struct rp_err *e)
@@ -156,6 +131,8 @@ int rpd_device_init(struct rpd *d, struct rp_err *e)
 	for (p = dirs; *p; p++)
 		if ((rc = mkdir_p(d, *p, strcmp(*p, "incoming") == 0 ? 0700 : 0755, e)))
 			return rc;
+	if ((rc = rpd_verify_find(d, e)))
+		return rc;
 	if ((rc = load_device_key(d, e)) || (rc = load_mode(d, e)))
 		return rc;
 	return 0;
@@ -168,95 +145,40 @@ static int is_pub(const char *name)
 	return n > 4 && name[0] != '.' && strcmp(name + n - 4, ".pub") == 0;
 }
 
-/* Add the *.pub keys of dir to ks (at most RPD_KEYS_MAX from one dir). A
- * missing dir is empty; an unreadable key is an error (a trust store
- * that silently loses keys hides mistakes). */
-static int load_dir(const char *dir, struct keyset *ks, struct rp_err *e)
-{
-	DIR *dp = opendir(dir);
-	struct dirent *de;
-	size_t added = 0;
-	int rc = 0;
-
-	if (!dp)
-		return errno == ENOENT ? 0 : rp_err_errno(e, errno, "%s", dir);
-	while ((de = readdir(dp))) {
-		char p[PATH_MAX];
-
-		if (!is_pub(de->d_name))
-			continue;
-		if (added >= RPD_KEYS_MAX ||
-		    ks->n >= sizeof(ks->k) / sizeof(ks->k[0])) {
-			rc = rp_err_set(e, RP_ERANGE, "%s: more than %d keys", dir,
-					RPD_KEYS_MAX);
-			break;
-		}
-		if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) >= (int)sizeof(p)) {
-			rc = rp_err_set(e, RP_ERANGE, "%s: path too long", dir);
-			break;
-		}
-		if ((rc = rp_key_load_file(p, 0, &ks->k[ks->n], e)))
-			break;
-		ks->n++;
-		added++;
-	}
-	closedir(dp);
-	return rc;
-}
-
-int rpd_trust_load(struct rpd *d, int dev, struct keyset *out, struct rp_err *e)
-{
-	char p[PATH_MAX];
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (rpd_path(d, p, sizeof(p), "trust/production"))
-		return rp_err_set(e, RP_ERANGE, "state path too long");
-	if ((rc = load_dir(p, out, e)))
-		goto out;
-	if (d->cfg.production_trust_dir[0] &&
-	    (rc = load_dir(d->cfg.production_trust_dir, out, e)))
-		goto out;
-	out->nprod = out->n;
-	if (dev) {
-		if (rpd_path(d, p, sizeof(p), "trust/development")) {
-			rc = rp_err_set(e, RP_ERANGE, "state path too long");
-			goto out;
-		}
-		rc = load_dir(p, out, e);
-	}
-out:
-	if (rc) {
-		rp_err_prefix(e, "trust");
-		keyset_free(out);
-	}
-	return rc;
-}
-
 int rpd_trust_add_dev(struct rpd *d, const char *pem, char kid_hex[65],
 		      struct rp_err *e)
 {
-	struct rp_key *k = NULL;
 	struct rp_buf pub;
-	char p[PATH_MAX];
+	char tmp[PATH_MAX], p[PATH_MAX];
 	int rc;
 
 	rp_buf_init(&pub, 0);
-	if ((rc = rp_key_load_pem((const uint8_t *)pem, strlen(pem), 0, &k, e))) {
+	tmp[0] = '\0';
+	/* The helper reads the key from a private file (incoming/ is 0700,
+	 * and cleared at start should rampartd die before the unlink). */
+	if (rpd_path(d, tmp, sizeof(tmp), "incoming/trust-key-%llu-%ld.pem",
+		     (unsigned long long)++d->install_seq, (long)getpid())) {
+		tmp[0] = '\0';
+		rc = rp_err_set(e, RP_ERANGE, "state path too long");
+		goto out;
+	}
+	if ((rc = rp_file_write(tmp, pem, strlen(pem), 0600, 1, e))) {
+		tmp[0] = '\0';
+		goto out;
+	}
+	if ((rc = rpd_verify_key_id(d, tmp, kid_hex, &pub, e))) {
 		rp_err_prefix(e, "trust_key");
 		goto out;
 	}
-	rp_hex(rp_key_id(k), RP_KEYID_LEN, kid_hex);
-	if ((rc = rp_key_public_pem(k, &pub, e)))
-		goto out;
 	if (rpd_path(d, p, sizeof(p), "trust/development/%s.pub", kid_hex)) {
 		rc = rp_err_set(e, RP_ERANGE, "state path too long");
 		goto out;
 	}
 	rc = rp_file_write(p, pub.data, pub.len, 0644, 0, e);
 out:
+	if (tmp[0])
+		(void)unlink(tmp);
 	rp_buf_free(&pub);
-	rp_key_free(k);
 	return rc;
 }
 
@@ -285,22 +207,6 @@ int rpd_trust_clear_dev(struct rpd *d, struct rp_err *e)
 		rc = rp_err_errno(e, errno, "%s", dir);
 	closedir(dp);
 	return rc;
-}
-
-int rpd_signed_by(const struct rp_pkg_info *pkg, const struct keyset *ks,
-		  size_t from, size_t to)
-{
-	size_t i, j;
-
-	for (i = 0; i < pkg->nsigs; i++) {
-		if (pkg->sigs[i].status != RP_SIG_VALID)
-			continue;
-		for (j = from; j < to && j < ks->n; j++)
-			if (rp_ct_equal(pkg->sigs[i].key_id, rp_key_id(ks->k[j]),
-					RP_KEYID_LEN))
-				return 1;
-	}
-	return 0;
 }
 
 int rpd_count_keys(const char *dir)

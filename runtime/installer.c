@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "base/file.h"
-#include "format/archive.h"
 #include "rampartd.h"
 
 #define COPY_CHUNK (64 * 1024)
@@ -190,7 +189,7 @@ static int conflicts(const struct rp_manifest *a, const struct rp_manifest *b,
 	return 0;
 }
 
-static int check_policy(struct rpd *d, const struct rp_image *img,
+static int check_policy(struct rpd *d, const struct rpd_image *img,
 			struct app **existing, struct rp_err *e)
 {
 	struct app *a;
@@ -208,12 +207,12 @@ static int check_policy(struct rpd *d, const struct rp_image *img,
 		return rp_err_set(e, RP_EPOLICY, "the installed app %s does not verify "
 				  "(%s); delete it first", (*existing)->id,
 				  (*existing)->last_error);
-	if (*existing && img->pkg.hdr.security_version <
+	if (*existing && img->pkg.security_version <
 	    (*existing)->hdr.security_version)
 		return rp_err_set(e, RP_EPOLICY, "anti-rollback: security version %u "
 				  "is lower than the installed %u (to go back in "
 				  "development, delete the app first)",
-				  img->pkg.hdr.security_version,
+				  img->pkg.security_version,
 				  (*existing)->hdr.security_version);
 	for (a = d->apps; a; a = a->next) {
 		if (a == *existing || !a->manifest)
@@ -254,14 +253,12 @@ static int write_state(const char *dir, const struct rp_app_state *st,
 }
 
 static int stage(struct rpd *d, const char *stage_dir, const char *pkg_path,
-		 const struct rp_image *img, const struct rp_app_state *st,
+		 const struct rpd_image *img, const struct rp_app_state *st,
 		 struct rp_err *e)
 {
 	char p[PATH_MAX], tree[PATH_MAX];
-	struct rp_fd_src src;
-	int fd = -1, dfd = -1, rc;
+	int dfd = -1, rc;
 
-	(void)d;
 	if ((rc = rpd_rmtree(stage_dir, e)))
 		return rc;
 	/* chmod: the layout's modes must not depend on rampartd's umask. */
@@ -276,23 +273,16 @@ static int stage(struct rpd *d, const char *stage_dir, const char *pkg_path,
 		return rc;
 	if (snprintf(tree, sizeof(tree), "%s/manifest.json", stage_dir) >= (int)sizeof(tree))
 		return rp_err_set(e, RP_ERANGE, "path too long");
-	if ((rc = rp_file_write(tree, img->pkg.manifest.data, img->pkg.manifest.len,
+	if ((rc = rp_file_write(tree, img->manifest_text.data, img->manifest_text.len,
 				0644, 0, e)))
 		return rc;
 	if (snprintf(tree, sizeof(tree), "%s/tree", stage_dir) >= (int)sizeof(tree))
 		return rp_err_set(e, RP_ERANGE, "path too long");
 	if (mkdir(tree, 0755) < 0 || chmod(tree, 0755) < 0)
 		return rp_err_errno(e, errno, "%s", tree);
-	fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		rc = rp_err_errno(e, errno, "%s", p);
-		goto out;
-	}
-	/* The private copy was verified; nobody else can write it. */
-	src.fd = fd;
-	src.base = img->pkg.payload_off;
-	if ((rc = rp_archive_extract(rp_fd_read_at, &src, img->pkg.hdr.payload_len,
-				     tree, e))) {
+	/* The private copy was verified; nobody else can write it. The
+	 * helper verifies it again before extracting. */
+	if ((rc = rpd_verify_extract(d, p, 1, tree, e))) {
 		rp_err_prefix(e, "extract");
 		goto out;
 	}
@@ -303,11 +293,24 @@ static int stage(struct rpd *d, const char *stage_dir, const char *pkg_path,
 	if (dfd < 0 || syncfs(dfd) < 0)
 		rc = rp_err_errno(e, errno, "%s", stage_dir);
 out:
-	if (fd >= 0)
-		close(fd);
 	if (dfd >= 0)
 		close(dfd);
 	return rc;
+}
+
+/* The *.pub files the helper will load as trusted keys. */
+static int trusted_keys(const struct rpd *d)
+{
+	char p[PATH_MAX];
+	int n = 0;
+
+	if (rpd_path(d, p, sizeof(p), "trust/production") == 0)
+		n += rpd_count_keys(p);
+	if (rpd_path(d, p, sizeof(p), "trust/development") == 0)
+		n += rpd_count_keys(p);
+	if (d->cfg.production_trust_dir[0])
+		n += rpd_count_keys(d->cfg.production_trust_dir);
+	return n;
 }
 
 static int fsync_dir(const char *path, struct rp_err *e)
@@ -325,17 +328,15 @@ int rpd_install(struct rpd *d, int fd, struct app **out, struct rp_err *e)
 {
 	char pkg[PATH_MAX], stage_dir[PATH_MAX], dest[PATH_MAX], old[PATH_MAX];
 	char apps[PATH_MAX];
-	struct keyset ks;
-	struct rp_image img;
+	struct rpd_image img;
 	struct rp_app_state st;
 	struct app *existing = NULL, *a = NULL;
 	uint64_t seq = ++d->install_seq;
 	int rc, staged = 0;
 
 	*out = NULL;
-	memset(&ks, 0, sizeof(ks));
 	memset(&img, 0, sizeof(img));
-	rp_buf_init(&img.pkg.manifest, 0);
+	rp_buf_init(&img.manifest_text, 0);
 	pkg[0] = stage_dir[0] = '\0';
 	if (d->mode != MODE_DEVELOPMENT)
 		return rp_err_set(e, RP_EPOLICY, "device is not in development mode; "
@@ -346,10 +347,8 @@ int rpd_install(struct rpd *d, int fd, struct app **out, struct rp_err *e)
 		rc = rp_err_set(e, RP_ERANGE, "state path too long");
 		goto out;
 	}
-	if ((rc = rpd_trust_load(d, 1, &ks, e)))
-		goto out;
-	if (ks.n == 0) {
-		/* rp_image_verify with no keys checks integrity only. */
+	if (trusted_keys(d) == 0) {
+		/* The helper refuses too; this message says what to do. */
 		rc = rp_err_set(e, RP_EUNTRUSTED, "the device trusts no keys; add a "
 				"developer key with `rampart device enable-development "
 				"--trust-key PUB`");
@@ -358,8 +357,7 @@ int rpd_install(struct rpd *d, int fd, struct app **out, struct rp_err *e)
 	if ((rc = copy_in(fd, pkg, d->cfg.max_package_bytes, e)))
 		goto out;
 	rpd_crash_point(d, "copied");
-	if ((rc = rp_image_verify(pkg, (const struct rp_key *const *)ks.k, ks.n,
-				  &img, e))) {
+	if ((rc = rpd_verify_image(d, pkg, 1, &img, e))) {
 		/* The private copy's name means nothing to the client. */
 		size_t n = strlen(pkg);
 
@@ -367,9 +365,9 @@ int rpd_install(struct rpd *d, int fd, struct app **out, struct rp_err *e)
 			memmove(e->msg, e->msg + n + 2, strlen(e->msg + n + 2) + 1);
 		goto out;
 	}
-	if (img.pkg.hdr.type != RP_IMAGE_APP || !img.manifest) {
+	if (!img.manifest) {
 		rc = rp_err_set(e, RP_EPOLICY, "package: a %s image is not an "
-				"application", rp_image_type_name(img.pkg.hdr.type));
+				"application", img.pkg.type);
 		goto out;
 	}
 	if ((rc = check_policy(d, &img, &existing, e)))
@@ -432,8 +430,7 @@ out:
 	}
 	if (pkg[0])
 		(void)unlink(pkg);
-	rp_image_free(&img);
-	keyset_free(&ks);
+	rpd_image_free(&img);
 	if (rc)
 		rp_err_prefix(e, "sideload");
 	return rc;

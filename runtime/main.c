@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -218,6 +219,7 @@ int main(int argc, char **argv)
 		d->state_dir, d->socket_path);
 	if (rpd_apps_load(d, &e))
 		rpd_log("%s", e.msg);
+	(void)malloc_trim(0); /* what loading freed: rampartd idles small */
 	if (event_base_dispatch(d->base) < 0) {
 		rpd_log("event loop failed");
 		goto out;

@@ -14,19 +14,18 @@
 
 #include "base/err.h"
 #include "ctl/ctl.h"
-#include "format/image.h"
+#include "format/manifest.h"
 #include "sandbox/sandbox.h"
 #include "store/apps.h"
 #include "store/logring.h"
 #include "store/reports.h"
 
 struct event_base;
+struct rpd;
 struct event;
-struct rp_key;
 struct rp_netpolicy;
 struct rp_netguard;
 
-#define RPD_KEYS_MAX 32           /* trusted keys per directory */
 #define RPD_CLIENTS_MAX 16        /* control connections at once */
 #define RPD_CHAN_CONNS_MAX 4      /* channel connections per app instance */
 
@@ -47,12 +46,52 @@ struct rpd_config {
 	uint64_t log_bytes;           /* 64 KiB per app */
 	uint32_t report_slots;        /* 1024 */
 	char cgroup_parent[64];       /* "rampart" */
+	char verify_helper[PATH_MAX]; /* rampart-verify, or "": search */
+	uint64_t verify_timeout_ms;   /* 60000: then the helper is killed */
 };
 
 void rpd_config_init(struct rpd_config *c);
 /* Read a strict JSON config file (docs/runtime.md); unknown keys refused. */
 int rpd_config_load(struct rpd_config *c, const char *path,
 		    struct rp_err *e) RP_WUR;
+
+/* --- the verification helper (verify_client.c) ------------------------ */
+
+/* What rampart-verify reported about a verified package. */
+struct rpd_pkg {
+	char type[16];                /* "application", ... */
+	uint8_t component_id[16];
+	uint8_t image_id[16];
+	char version[33];
+	uint32_t security_version;
+	int production;               /* a valid signature by a production key */
+};
+
+struct rpd_image {
+	struct rpd_pkg pkg;
+	struct rp_manifest *manifest; /* NULL for non-application images */
+	struct rp_buf manifest_text;  /* the verified manifest bytes */
+};
+
+/* Find rampart-verify: cfg.verify_helper, else next to rampartd, else
+ * the compiled libexecdir. Fills d->verify_helper. */
+int rpd_verify_find(struct rpd *d, struct rp_err *e) RP_WUR;
+/* Verify pkg with the production keys (and the development keys when
+ * dev) in the helper. *img is initialised here; rpd_image_free it. The
+ * helper's error line is the message. */
+int rpd_verify_image(struct rpd *d, const char *pkg, int dev,
+		     struct rpd_image *img, struct rp_err *e) RP_WUR;
+void rpd_image_free(struct rpd_image *img);
+/* Verify pkg again and extract its payload into the empty dir dest. */
+int rpd_verify_extract(struct rpd *d, const char *pkg, int dev,
+		       const char *dest, struct rp_err *e) RP_WUR;
+/* Load (or on first start generate) state/device.key; sets d->device_id. */
+int rpd_verify_device_key(struct rpd *d, int *generated,
+			  struct rp_err *e) RP_WUR;
+/* Parse the public key in pem_path: its id and normalised PEM (*pem
+ * initialised here, rp_buf_free). */
+int rpd_verify_key_id(struct rpd *d, const char *pem_path, char kid_hex[65],
+		      struct rp_buf *pem, struct rp_err *e) RP_WUR;
 
 /* --- apps (supervisor.c) ---------------------------------------------- */
 
@@ -105,7 +144,7 @@ struct app {
 	char dir[PATH_MAX];         /* state/apps/<id> */
 	/* From the verified package (loaded at start and after install). */
 	struct rp_manifest *manifest;
-	struct rp_pkg_header hdr;
+	struct rpd_pkg hdr;
 	int production;             /* verifies with a production key */
 	struct rp_netpolicy *netpolicy; /* NULL without network capabilities */
 	struct rp_app_state st;
@@ -158,24 +197,12 @@ int rpd_spawn(struct rpd *d, const struct rp_sandbox_spec *s,
 
 enum dev_mode { MODE_CLOUD_TEST = 0, MODE_DEVELOPMENT = 1 };
 
-struct keyset {
-	struct rp_key *k[2 * RPD_KEYS_MAX];
-	size_t n;
-	size_t nprod; /* the first nprod keys are production keys */
-};
-void keyset_free(struct keyset *ks);
-
 int rpd_device_init(struct rpd *d, struct rp_err *e) RP_WUR;
 int rpd_mode_set(struct rpd *d, enum dev_mode m, struct rp_err *e) RP_WUR;
-/* Production keys, plus the development keys when dev is set. */
-int rpd_trust_load(struct rpd *d, int dev, struct keyset *out,
-		   struct rp_err *e) RP_WUR;
 int rpd_trust_add_dev(struct rpd *d, const char *pem, char kid_hex[65],
 		      struct rp_err *e) RP_WUR;
 int rpd_trust_clear_dev(struct rpd *d, struct rp_err *e) RP_WUR;
-/* Is one of the package's valid signatures by a production key? */
-int rpd_signed_by(const struct rp_pkg_info *pkg, const struct keyset *ks,
-		  size_t from, size_t to);
+/* The *.pub files of dir (0 if it is missing). */
 int rpd_count_keys(const char *dir);
 
 /* --- installer (installer.c) ------------------------------------------ */
@@ -219,6 +246,7 @@ struct rpd {
 	struct rp_reports reports;
 	enum dev_mode mode;
 	char device_id[65];
+	char verify_helper[PATH_MAX]; /* rpd_verify_find */
 	int shutting_down;
 	uint64_t install_seq;
 	const char *crash_at;       /* RAMPARTD_CRASH_AT: a failure-injection

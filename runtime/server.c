@@ -4,6 +4,7 @@
  * SO_PEERCRED / SO_PEERGROUPS: root, or a member of the configured group. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,12 +448,17 @@ static void on_request(evutil_socket_t fd, short what, void *arg)
 	rp_buf_free(&msg);
 	if (pkg >= 0)
 		close(pkg);
-	if (rc == 0 && (rc = send_ok(fd, result, &e)) == 0)
-		return;
+	if (rc == 0)
+		rc = send_ok(fd, result, &e);
 	if (rc) {
 		rpd_log("request refused: %s", e.msg);
 		send_err(fd, &e);
 	}
+	/* A request may have parsed a manifest or read every report slot:
+	 * give the freed heap back so an idle daemon stays small. */
+	(void)malloc_trim(0);
+	if (rc == 0)
+		return;
 	/* A peer that sends garbage or does not read its replies is dropped;
 	 * the daemon carries on. */
 	if (e.code == RP_EFORMAT || e.code == RP_ERANGE || e.code == -EAGAIN ||
