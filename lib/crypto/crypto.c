@@ -1,5 +1,6 @@
 /* OpenSSL 3 behind rp_ names. EVP only: no deprecated low-level APIs. */
 #include "crypto/crypto.h"
+#include "crypto/crypto_priv.h"
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
@@ -116,6 +117,22 @@ out:
 	OPENSSL_free(der);
 	free(k);
 	return rc;
+}
+
+int rp_key_wrap_pkey(EVP_PKEY *pkey, int has_private, struct rp_key **out,
+		     struct rp_err *e)
+{
+	return wrap(pkey, has_private, out, e);
+}
+
+EVP_PKEY *rp_key_pkey(const struct rp_key *k)
+{
+	return k->pkey;
+}
+
+int rp_ossl_fail(struct rp_err *e, const char *what)
+{
+	return ossl_fail(e, what);
 }
 
 int rp_key_generate(enum rp_key_type t, struct rp_key **out, struct rp_err *e)
