@@ -1,0 +1,390 @@
+/* Transport for the API: evhttp over TLS bufferevents, routing, token
+ * authentication, bounded bodies and one error shape. Handlers live in
+ * routes.c and never see the wire. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "base/num.h"
+#include "service/api.h"
+#include "service/http_priv.h"
+
+#define PATH_MAX_LEN 512
+#define SEGMENTS_MAX 8
+
+struct rp_http {
+	struct evhttp *http;
+	struct rp_tls *tls;
+	struct rp_model *model;
+};
+
+int rp_http_route(size_t i, const char **method, const char **path)
+{
+	if (i >= rp_routes_count)
+		return 1;
+	*method = rp_routes[i].method;
+	*path = rp_routes[i].path;
+	return 0;
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	default: return "Internal Server Error";
+	}
+}
+
+static void reply(struct evhttp_request *req, int status, json_t *body)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *out = evbuffer_new();
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	if (!out || !text) {
+		/* Out of memory: an empty 500 is all that is left to say. */
+		evhttp_send_reply(req, 500, reason(500), NULL);
+		goto out;
+	}
+	if (evbuffer_add(out, text, strlen(text)) || evbuffer_add(out, "\n", 1)) {
+		evhttp_send_reply(req, 500, reason(500), NULL);
+		goto out;
+	}
+	evhttp_send_reply(req, status, reason(status), out);
+out:
+	free(text);
+	if (out)
+		evbuffer_free(out);
+}
+
+static void fail(struct evhttp_request *req, int status, const char *code,
+		 const char *msg)
+{
+	json_t *body = json_pack("{s:{s:s, s:s}}", "error", "code", code,
+				 "message", msg);
+
+	if (status == 401)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "WWW-Authenticate", "Bearer");
+	reply(req, status, body);
+	json_decref(body);
+}
+
+/* Turn a model or decoder error into the API's answer. */
+static void fail_rc(struct evhttp_request *req, int rc, const struct rp_err *e,
+		    const char *route)
+{
+	switch (rc) {
+	case RP_EINVAL:
+	case RP_EFORMAT:
+		fail(req, 400, "bad_request", e->msg);
+		return;
+	case RP_ERANGE:
+		fail(req, 413, "payload_too_large", e->msg);
+		return;
+	case -EACCES:
+		fail(req, 401, "unauthorized", e->msg);
+		return;
+	case -EPERM:
+		fail(req, 403, "forbidden", e->msg);
+		return;
+	case -ENOENT:
+		fail(req, 404, "not_found", e->msg);
+		return;
+	case -EEXIST:
+		fail(req, 409, "conflict", e->msg);
+		return;
+	default:
+		/* The details (database messages) stay in the server's log. */
+		fprintf(stderr, "rampart-server: %s: %s\n", route,
+			e->msg[0] ? e->msg : rp_code_name(rc));
+		fail(req, 500, "internal", "internal error");
+		return;
+	}
+}
+
+/* Split "/a/b/c" into segments in place; -1 on an empty segment, too many
+ * segments or a character outside the set paths may hold. */
+static int split(char *path, char **seg, int max)
+{
+	int n = 0;
+	char *p = path, *s;
+
+	if (*p != '/')
+		return -1;
+	for (s = p; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("/._@-", *s)))
+			return -1;
+	while (*p == '/') {
+		*p++ = '\0';
+		if (!*p || *p == '/' || n >= max)
+			return -1;
+		seg[n++] = p;
+		while (*p && *p != '/')
+			p++;
+	}
+	return n;
+}
+
+/* Does route r match the segments? Fills params on success. */
+static int match(const struct route *r, char **seg, int n, const char **param)
+{
+	const char *p = r->path + 1;
+	int i = 0, np = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *end = strchr(p, '/');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len == 0)
+			return 0;
+		if (p[0] == '{') {
+			if (np >= ROUTE_PARAMS_MAX)
+				return 0;
+			param[np++] = seg[i];
+		} else if (strlen(seg[i]) != len || memcmp(seg[i], p, len) != 0) {
+			return 0;
+		}
+		if (!end)
+			return i == n - 1;
+		p = end + 1;
+	}
+	return 0;
+}
+
+static const char *method_name(enum evhttp_cmd_type c)
+{
+	switch (c) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_HEAD:
+	case EVHTTP_REQ_PUT:
+	case EVHTTP_REQ_OPTIONS:
+	case EVHTTP_REQ_TRACE:
+	case EVHTTP_REQ_CONNECT:
+	case EVHTTP_REQ_PATCH:
+	default:
+		return "";
+	}
+}
+
+static int authenticate(struct rp_http *h, struct evhttp_request *req,
+			struct rp_principal *who, struct rp_err *e)
+{
+	const char *v = evhttp_find_header(evhttp_request_get_input_headers(req),
+					   "Authorization");
+
+	if (!v)
+		return rp_err_set(e, -EACCES, "missing 'Authorization: Bearer rpt_...'");
+	if (strncasecmp(v, "Bearer ", 7) != 0)
+		return rp_err_set(e, -EACCES, "the Authorization scheme must be Bearer");
+	return rp_model_authenticate(h->model, v + 7, who, e);
+}
+
+static void handle(struct evhttp_request *req, void *arg)
+{
+	struct rp_http *h = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *method = method_name(evhttp_request_get_command(req));
+	const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
+	const struct route *r = NULL;
+	struct rp_principal who;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	const char *ctype;
+	char path[PATH_MAX_LEN], *seg[SEGMENTS_MAX], allow[64];
+	struct call c;
+	size_t i, len;
+	int n, rc;
+
+	memset(&c, 0, sizeof(c));
+	allow[0] = '\0';
+	if (!raw || strlen(raw) >= sizeof(path)) {
+		fail(req, 404, "not_found", "no such route");
+		return;
+	}
+	memcpy(path, raw, strlen(raw) + 1);
+	n = split(path, seg, SEGMENTS_MAX);
+	for (i = 0; n > 0 && i < rp_routes_count; i++) {
+		const char *param[ROUTE_PARAMS_MAX] = { NULL };
+
+		if (!match(&rp_routes[i], seg, n, param))
+			continue;
+		if (strcmp(rp_routes[i].method, method) != 0) {
+			size_t used = strlen(allow);
+
+			snprintf(allow + used, sizeof(allow) - used, "%s%s",
+				 used ? ", " : "", rp_routes[i].method);
+			continue;
+		}
+		r = &rp_routes[i];
+		memcpy(c.param, param, sizeof(param));
+		break;
+	}
+	if (!r && allow[0]) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+		fail(req, 405, "method_not_allowed", "method not allowed on this route");
+		return;
+	}
+	if (!r) {
+		fail(req, 404, "not_found", "no such route");
+		return;
+	}
+	len = evbuffer_get_length(in);
+	if (len > RP_API_BODY_MAX) {
+		fail(req, 413, "payload_too_large", "the body is over 65536 bytes");
+		return;
+	}
+	if (strcmp(r->method, "POST") == 0) {
+		ctype = evhttp_find_header(evhttp_request_get_input_headers(req),
+					   "Content-Type");
+		if (!ctype || strncasecmp(ctype, "application/json", 16) != 0 ||
+		    (ctype[16] != '\0' && ctype[16] != ';')) {
+			fail(req, 415, "unsupported_media_type",
+			     "the body must be application/json");
+			return;
+		}
+		c.body = len ? evbuffer_pullup(in, -1) : (const uint8_t *)"";
+		c.body_len = len;
+		if (!c.body) {
+			fail(req, 500, "internal", "out of memory");
+			return;
+		}
+	} else if (len) {
+		fail(req, 400, "bad_request", "this method takes no body");
+		return;
+	}
+	if (r->auth) {
+		rc = authenticate(h, req, &who, &c.e);
+		if (rc) {
+			fail_rc(req, rc, &c.e, r->path);
+			return;
+		}
+		c.who = &who;
+	}
+	c.model = h->model;
+	c.status = 200;
+	rc = r->fn(&c);
+	if (rc)
+		fail_rc(req, rc, &c.e, r->path);
+	else
+		reply(req, c.status, c.result);
+	json_decref(c.result);
+	memset(&who, 0, sizeof(who));
+}
+
+static struct bufferevent *new_bev(struct event_base *base, void *arg)
+{
+	struct rp_http *h = arg;
+
+	return rp_tls_bufferevent(h->tls, base);
+}
+
+static int parse_listen(const char *listen, char *host, size_t hostcap,
+			uint16_t *port, struct rp_err *e)
+{
+	const char *colon = strrchr(listen, ':');
+	const char *h0 = listen;
+	size_t hl;
+	uint64_t p;
+
+	if (!colon || rp_parse_u64z(colon + 1, 65535, &p))
+		return rp_err_set(e, RP_EUSAGE, "listen: '%s' is not HOST:PORT", listen);
+	hl = (size_t)(colon - listen);
+	if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']') {
+		h0++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= hostcap)
+		return rp_err_set(e, RP_EUSAGE, "listen: '%s' is not HOST:PORT", listen);
+	memcpy(host, h0, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+int rp_http_new(struct event_base *base, struct rp_tls *tls,
+		struct rp_model *model, const char *listen, uint16_t *port,
+		struct rp_http **out, struct rp_err *e)
+{
+	struct rp_http *h = NULL;
+	struct evhttp_bound_socket *bound;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[256];
+	uint16_t want = 0;
+	int rc;
+
+	rc = parse_listen(listen, host, sizeof(host), &want, e);
+	if (rc)
+		return rc;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return rp_err_set(e, RP_ENOMEM, "http: out of memory");
+	h->tls = tls;
+	h->model = model;
+	h->http = evhttp_new(base);
+	if (!h->http) {
+		rc = rp_err_set(e, RP_ENOMEM, "http: out of memory");
+		goto out;
+	}
+	evhttp_set_bevcb(h->http, new_bev, h);
+	evhttp_set_gencb(h->http, handle, h);
+	/* Twice the cap, so that most oversized bodies still get the API's JSON
+	 * 413 from handle(); beyond that libevent answers 413 itself. */
+	evhttp_set_max_body_size(h->http, 2 * RP_API_BODY_MAX);
+	evhttp_set_max_headers_size(h->http, RP_HTTP_HEADERS_MAX);
+	evhttp_set_timeout(h->http, RP_HTTP_TIMEOUT_S);
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+				   EVHTTP_REQ_DELETE);
+	bound = evhttp_bind_socket_with_handle(h->http, host, want);
+	if (!bound) {
+		rc = rp_err_errno(e, errno ? errno : EADDRNOTAVAIL, "http: listen on %s",
+				  listen);
+		goto out;
+	}
+	if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&ss,
+			&sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			want = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			want = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	*port = want;
+	*out = h;
+	h = NULL;
+out:
+	rp_http_free(h);
+	return rc;
+}
+
+void rp_http_free(struct rp_http *h)
+{
+	if (!h)
+		return;
+	if (h->http)
+		evhttp_free(h->http);
+	free(h);
+}

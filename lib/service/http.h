@@ -1,0 +1,38 @@
+/* rampart-server's HTTPS API: libevent's evhttp over bufferevent_openssl,
+ * TLS 1.3 only, JSON under /v1 (docs/api/openapi.yaml).
+ *
+ * Requests are bounded (headers RP_HTTP_HEADERS_MAX, bodies
+ * RP_API_BODY_MAX: 413 beyond), authenticated with `Authorization: Bearer
+ * rpt_...` and answered with JSON; every error has the shape
+ * {"error": {"code": "...", "message": "..."}}. Nothing a request contains
+ * can stop the server. */
+#ifndef RP_SERVICE_HTTP_H
+#define RP_SERVICE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "crypto/tls.h"
+#include "service/model.h"
+
+#define RP_HTTP_HEADERS_MAX (16 * 1024)
+#define RP_HTTP_TIMEOUT_S 30
+
+struct rp_http; /* rp_http_free */
+struct event_base;
+
+/* A server on base answering with model over tls (both borrowed, they must
+ * outlive it). Listens on `HOST:PORT` (`[V6]:PORT`; port 0 picks one);
+ * *port gets the port bound. */
+int rp_http_new(struct event_base *base, struct rp_tls *tls,
+		struct rp_model *model, const char *listen, uint16_t *port,
+		struct rp_http **out, struct rp_err *e) RP_WUR;
+/* Accepts NULL. */
+void rp_http_free(struct rp_http *h);
+
+/* The route table, for `rampart-server routes` and its OpenAPI check:
+ * i from 0; returns 1 past the end. */
+int rp_http_route(size_t i, const char **method, const char **path);
+
+#endif

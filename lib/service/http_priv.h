@@ -1,0 +1,35 @@
+/* Between http.c (transport, auth, errors) and routes.c (the handlers). */
+#ifndef RP_SERVICE_HTTP_PRIV_H
+#define RP_SERVICE_HTTP_PRIV_H
+
+#include <jansson.h>
+
+#include "service/http.h"
+
+#define ROUTE_PARAMS_MAX 4
+
+/* One request as a handler sees it. */
+struct call {
+	struct rp_model *model;
+	const struct rp_principal *who; /* NULL on routes without auth */
+	const char *param[ROUTE_PARAMS_MAX]; /* {…} segments, in order */
+	const uint8_t *body;
+	size_t body_len;
+	int status;      /* on success: 200 or 201 */
+	json_t *result;  /* on success: the response body (owned here) */
+	struct rp_err e; /* on failure: code and message */
+};
+
+typedef int (*route_fn)(struct call *c);
+
+struct route {
+	const char *method; /* "GET", "POST", "DELETE" */
+	const char *path;   /* "/v1/tenants/{tenant}" */
+	int auth;           /* needs a token */
+	route_fn fn;
+};
+
+extern const struct route rp_routes[];
+extern const size_t rp_routes_count;
+
+#endif

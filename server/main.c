@@ -1,0 +1,209 @@
+/* rampart-server: the security service. Thin wiring around lib/service:
+ *   init    create or upgrade the schema and the first operator token
+ *   serve   answer the HTTPS API
+ *   routes  print the API's routes (METHOD PATH), for the OpenAPI check */
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/file.h"
+#include "crypto/crypto.h"
+#include "crypto/tls.h"
+#include "service/db.h"
+#include "service/http.h"
+#include "service/model.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: rampart-server <command> [options]\n\n"
+		"commands:\n"
+		"  init --db URL --admin-token-out FILE [--owner NAME]\n"
+		"        create or upgrade the schema; create the service owner and\n"
+		"        write its first API token to FILE (mode 0600, never overwritten)\n"
+		"  serve --db URL --cert CERT --key KEY [--listen HOST:PORT] [--client-ca CA]\n"
+		"        answer the HTTPS API (TLS 1.3 only; default 127.0.0.1:8443)\n"
+		"  routes\n"
+		"        print the API's routes, one 'METHOD PATH' a line\n\n"
+		"URL: sqlite:PATH or PATH (SQLite), or postgresql://... (libpq).\n");
+}
+
+static int fail(const struct rp_err *e)
+{
+	fprintf(stderr, "rampart-server: %s\n", e->msg[0] ? e->msg : rp_code_name(e->code));
+	return 1;
+}
+
+static int cmd_init(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "admin-token-out", required_argument, NULL, 'o' },
+		{ "owner", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *url = NULL, *outp = NULL, *owner = "owner";
+	char token[RP_TOKEN_TEXT_LEN + 2];
+	struct rp_model m = { NULL };
+	struct rp_err e;
+	int c, v = 0, ret = 1;
+
+	rp_err_clear(&e);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': url = optarg; break;
+		case 'o': outp = optarg; break;
+		case 'n': owner = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!url || !outp || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (rp_db_open(url, &m.db, &e) || rp_db_migrate(m.db, &v, &e)) {
+		ret = fail(&e);
+		goto out;
+	}
+	if (rp_model_bootstrap(&m, owner, token, &e)) {
+		ret = fail(&e);
+		goto out;
+	}
+	token[RP_TOKEN_TEXT_LEN] = '\n';
+	if (rp_file_write(outp, token, RP_TOKEN_TEXT_LEN + 1, 0600, 1, &e)) {
+		/* The owner exists now but nobody holds its token: say so. */
+		rp_err_prefix(&e, "writing the token (the owner was created; use a new database)");
+		ret = fail(&e);
+		goto out;
+	}
+	fprintf(stderr, "rampart-server: schema version %d (%s); owner '%s'; token in %s\n",
+		v, rp_db_kind(m.db), owner, outp);
+	ret = 0;
+out:
+	rp_wipe(token, sizeof(token));
+	rp_db_close(m.db);
+	return ret;
+}
+
+static void on_signal(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopexit(arg, NULL);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "client-ca", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *url = NULL, *listen = "127.0.0.1:8443", *cert = NULL, *key = NULL;
+	const char *ca = NULL;
+	struct rp_model m = { NULL };
+	struct rp_tls *tls = NULL;
+	struct rp_http *http = NULL;
+	struct event_base *base = NULL;
+	struct event *sigint = NULL, *sigterm = NULL;
+	struct rp_err e;
+	uint16_t port = 0;
+	int c, v = 0, ret = 1;
+
+	rp_err_clear(&e);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': url = optarg; break;
+		case 'l': listen = optarg; break;
+		case 'c': cert = optarg; break;
+		case 'k': key = optarg; break;
+		case 'a': ca = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!url || !cert || !key || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (rp_db_open(url, &m.db, &e) || rp_db_migrate(m.db, &v, &e) ||
+	    rp_tls_server_new(cert, key, ca, &tls, &e)) {
+		ret = fail(&e);
+		goto out;
+	}
+	base = event_base_new();
+	if (!base) {
+		fprintf(stderr, "rampart-server: event_base_new failed\n");
+		goto out;
+	}
+	if (rp_http_new(base, tls, &m, listen, &port, &http, &e)) {
+		ret = fail(&e);
+		goto out;
+	}
+	sigint = evsignal_new(base, SIGINT, on_signal, base);
+	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+	if (!sigint || !sigterm || event_add(sigint, NULL) || event_add(sigterm, NULL)) {
+		fprintf(stderr, "rampart-server: signal setup failed\n");
+		goto out;
+	}
+	fprintf(stderr, "rampart-server: schema version %d (%s); listening on port %u\n",
+		v, rp_db_kind(m.db), port);
+	printf("listening %u\n", port);
+	fflush(stdout);
+	if (event_base_dispatch(base) < 0) {
+		fprintf(stderr, "rampart-server: event loop failed\n");
+		goto out;
+	}
+	fprintf(stderr, "rampart-server: stopped\n");
+	ret = 0;
+out:
+	if (sigint)
+		event_free(sigint);
+	if (sigterm)
+		event_free(sigterm);
+	rp_http_free(http);
+	if (base)
+		event_base_free(base);
+	rp_tls_free(tls);
+	rp_db_close(m.db);
+	return ret;
+}
+
+static int cmd_routes(void)
+{
+	const char *method, *path;
+	size_t i;
+
+	for (i = 0; rp_http_route(i, &method, &path) == 0; i++)
+		printf("%s %s\n", method, path);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "init") == 0)
+		return cmd_init(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "routes") == 0 && argc == 2)
+		return cmd_routes();
+	usage(stderr);
+	return 2;
+}
