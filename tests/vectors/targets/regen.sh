@@ -15,4 +15,16 @@ mkdir -p fuzz/corpus/targets
 for f in tests/vectors/targets/*.rpt; do
 	cp "$f" "fuzz/corpus/targets/vector-$(basename "$f")"
 done
+# 'P' seeds: the payload alone, for the post-signature decoder.
+for v in good next downgrade; do
+	f=tests/vectors/targets/$v.rpt
+	len=$(od -An -tu4 -j12 -N4 "$f" | tr -d ' ')
+	{ printf P; dd if="$f" bs=1 skip=16 count="$len" 2> /dev/null; } \
+		> "fuzz/corpus/targets/payload-$v"
+done
+# 'S' seeds: state files, for the state decoder.
+for v in good flipped; do
+	{ printf S; cat "tests/vectors/targets/state-$v.bin"; } \
+		> "fuzz/corpus/targets/state-$v"
+done
 RP_SRCDIR=$(pwd) "$BUILD/tests/test_targets" > /dev/null
