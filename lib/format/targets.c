@@ -114,8 +114,8 @@ static int lower_hex(const char *s, size_t len)
 	return 1;
 }
 
-/* Rules on the decoded values, whichever side made them. path is "" or
- * "images[i]" for messages. */
+/* Rules on the values, whichever side made them: the encoder checks them
+ * before writing, the decoder after reading. */
 static int check_image(const struct rp_targets_image *im, size_t i,
 		       struct rp_err *e)
 {
@@ -308,7 +308,6 @@ static int parse_image(json_t *v, size_t i, struct rp_targets_image *im,
 	uint64_t u;
 	int rc;
 
-	(void)snprintf(path, sizeof(path), "images[%zu].", i);
 	if (!json_is_object(v))
 		return rp_err_set(e, RP_EFORMAT, "images[%zu]: expected an object, got %s",
 				  i, rp_json_type_name(v));
