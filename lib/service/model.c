@@ -510,8 +510,8 @@ int rp_model_product_create(struct rp_model *m, const struct rp_principal *p,
 			    const char *description, json_t **out,
 			    struct rp_err *e)
 {
-	char id[RP_ID_LEN + 1], gid[RP_ID_LEN + 1], when[24];
-	const char *params[7];
+	char id[RP_ID_LEN + 1], gid[RP_ID_LEN + 1], when[24], pos[8];
+	const char *params[8];
 	size_t i;
 	int rc;
 
@@ -549,9 +549,11 @@ int rp_model_product_create(struct rp_model *m, const struct rp_principal *p,
 		params[4] = default_groups[i].feed;
 		params[5] = default_groups[i].policy;
 		params[6] = when;
+		snprintf(pos, sizeof(pos), "%zu", i);
+		params[7] = pos;
 		rc = rp_db_exec(m->db, "INSERT INTO device_groups (id, tenant_id, product_id,"
-				" name, os_feed, update_policy, created_at)"
-				" VALUES (?, ?, ?, ?, ?, ?, ?)", params, 7, NULL, e);
+				" name, os_feed, update_policy, created_at, position)"
+				" VALUES (?, ?, ?, ?, ?, ?, ?, ?)", params, 8, NULL, e);
 	}
 	if (rc == 0)
 		rc = audit(m, p, tenant, "product.create", id, name, e);
@@ -608,7 +610,7 @@ int rp_model_group_list(struct rp_model *m, const struct rp_principal *p,
 		return rc;
 	return query_rows(m, "SELECT id, product_id, name, os_feed, update_policy,"
 			  " created_at FROM device_groups"
-			  " WHERE product_id = ? AND tenant_id = ? ORDER BY created_at, name",
+			  " WHERE product_id = ? AND tenant_id = ? ORDER BY position",
 			  params, 2, keys, 1u << 5, out, e);
 }
 

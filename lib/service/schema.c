@@ -40,6 +40,7 @@ const char *const rp_schema_migrations[] = {
 	" tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
 	" product_id TEXT NOT NULL REFERENCES products(id) ON DELETE CASCADE,"
 	" name TEXT NOT NULL,"
+	" position INTEGER NOT NULL DEFAULT 0,"
 	" os_feed TEXT NOT NULL CHECK (os_feed IN ('Retail', 'RetailEval')),"
 	" update_policy TEXT NOT NULL"
 	"  CHECK (update_policy IN ('UpdateAll', 'NoThirdPartyAppUpdates')),"
