@@ -7,6 +7,7 @@
  * it); the payload is hashed in one sequential pass, then its archive
  * entry headers are walked. */
 #include "format/package.h"
+#include "format/sigblock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,19 +44,13 @@
 #define H_RSV2 176
 
 #define PKG_MAGIC "RAMPIMG\0"
-#define SIG_MAGIC "RAMPSIG\0"
 #define END_MAGIC "RAMPEND\0"
 #define PKG_FORMAT 1
 #define PAYLOAD_ARCHIVE_V1 1
 #define MANIFEST_MAX (64u * 1024)
 
-#define SB_HDR_LEN 16      /* magic, version, count, reserved */
-#define SIG_FIXED_LEN 36   /* alg, reserved, length, key id */
-#define TRAILER_LEN 12     /* total length, magic */
-#define ED25519_SIG_LEN 64
-#define ECDSA_SIG_MIN 8
-#define ECDSA_SIG_MAX 72
-#define SB_MIN (SB_HDR_LEN + SIG_FIXED_LEN + ECDSA_SIG_MIN + TRAILER_LEN)
+#define TRAILER_LEN RP_SIGBLOCK_TRAILER_LEN
+#define SB_MIN RP_SIGBLOCK_MIN
 #define PKG_MIN ((uint64_t)RP_PKG_HEADER_LEN + SB_MIN)
 #define PKG_MAX ((uint64_t)RP_PKG_HEADER_LEN + MANIFEST_MAX + \
 		 RP_PKG_PAYLOAD_MAX + RP_PKG_SIGBLOCK_MAX)
@@ -64,31 +59,16 @@
 #define WINDOW (64u * 1024)
 
 _Static_assert(sizeof(PKG_MAGIC) - 1 == 8, "magic is 8 bytes");
-_Static_assert(sizeof(SIG_MAGIC) - 1 == 8, "magic is 8 bytes");
 _Static_assert(sizeof(END_MAGIC) - 1 == 8, "magic is 8 bytes");
 _Static_assert(H_RSV2 + 80 == RP_PKG_HEADER_LEN, "header is 256 bytes");
 _Static_assert(H_BUILD + 8 == H_RSV2, "header layout");
 _Static_assert(H_PSHA + RP_SHA256_LEN == H_BUILD, "header layout");
 _Static_assert(H_MSHA + RP_SHA256_LEN == H_PLEN, "header layout");
 _Static_assert(H_VERSION + RP_PKG_VERSION_LEN == H_SECVER, "header layout");
-_Static_assert(SB_HDR_LEN + RP_PKG_SIGS_MAX * (SIG_FIXED_LEN + ECDSA_SIG_MAX) +
-	       TRAILER_LEN <= RP_PKG_SIGBLOCK_MAX, "a full block fits the cap");
-_Static_assert(ECDSA_SIG_MAX <= RP_SIG_MAX && ED25519_SIG_LEN <= RP_SIG_MAX,
-	       "signature buffers");
+_Static_assert(RP_SIGBLOCK_MAX <= RP_PKG_SIGBLOCK_MAX, "a full block fits the cap");
+_Static_assert(RP_PKG_SIGS_MAX <= RP_SIGBLOCK_SIGS_MAX, "signature count");
 _Static_assert(RP_KEY_ED25519 == 1 && RP_KEY_P256 == 2,
 	       "algorithm bytes are the key type values");
-
-struct sig {
-	uint8_t alg;
-	uint16_t len;
-	uint8_t key_id[RP_KEYID_LEN];
-	uint8_t bytes[RP_SIG_MAX];
-};
-
-struct sigblock {
-	size_t n;
-	struct sig s[RP_PKG_SIGS_MAX];
-};
 
 /* The package bytes: whole in memory, or an open file. */
 struct src {
@@ -251,146 +231,6 @@ static void enc_header(const struct rp_pkg_header *in, uint8_t *h)
 	rp_enc64le(h + H_BUILD, in->build_time);
 }
 
-static const char *alg_name(uint8_t alg)
-{
-	const char *n = NULL;
-
-	if (alg == RP_KEY_ED25519 || alg == RP_KEY_P256)
-		n = rp_key_type_name((enum rp_key_type)alg);
-	return n ? n : "unknown";
-}
-
-/* Strict parse of exactly len bytes of signature block, trailer included. */
-static int parse_sigblock(const uint8_t *b, size_t len, struct sigblock *sb,
-			  struct rp_err *e)
-{
-	uint8_t magic[8];
-	uint16_t ver, count;
-	uint32_t rsv, total;
-	struct rp_rd r;
-	size_t i, j;
-
-	memset(sb, 0, sizeof(*sb));
-	if (len < SB_MIN)
-		return rp_err_set(e, RP_EFORMAT, "signature block: too short");
-	rp_rd_init(&r, b, len - TRAILER_LEN);
-	if (rp_rd_copy(&r, magic, 8) || rp_rd_u16(&r, &ver) ||
-	    rp_rd_u16(&r, &count) || rp_rd_u32(&r, &rsv))
-		return rp_err_set(e, RP_EFORMAT, "signature block: truncated");
-	if (memcmp(magic, SIG_MAGIC, 8) != 0)
-		return rp_err_set(e, RP_EFORMAT, "signature block: bad magic");
-	if (ver != 1)
-		return rp_err_set(e, RP_EFORMAT,
-				  "signature block: unsupported version %u",
-				  (unsigned)ver);
-	if (count < 1 || count > RP_PKG_SIGS_MAX)
-		return rp_err_set(e, RP_EFORMAT,
-				  "signature block: %u signatures (must be 1..%u)",
-				  (unsigned)count, RP_PKG_SIGS_MAX);
-	if (rsv != 0)
-		return rp_err_set(e, RP_EFORMAT,
-				  "signature block: reserved field is not zero");
-	for (i = 0; i < count; i++) {
-		struct sig *s = &sb->s[i];
-		uint8_t r8;
-
-		if (rp_rd_u8(&r, &s->alg) || rp_rd_u8(&r, &r8) ||
-		    rp_rd_u16(&r, &s->len) ||
-		    rp_rd_copy(&r, s->key_id, RP_KEYID_LEN))
-			return rp_err_set(e, RP_EFORMAT,
-					  "signature block: signature %zu: truncated",
-					  i + 1);
-		if (s->alg != RP_KEY_ED25519 && s->alg != RP_KEY_P256)
-			return rp_err_set(e, RP_EFORMAT,
-					  "signature block: signature %zu: unknown algorithm %u",
-					  i + 1, (unsigned)s->alg);
-		if (r8 != 0)
-			return rp_err_set(e, RP_EFORMAT,
-					  "signature block: signature %zu: reserved byte is not zero",
-					  i + 1);
-		if ((s->alg == RP_KEY_ED25519 && s->len != ED25519_SIG_LEN) ||
-		    (s->alg == RP_KEY_P256 &&
-		     (s->len < ECDSA_SIG_MIN || s->len > ECDSA_SIG_MAX)))
-			return rp_err_set(e, RP_EFORMAT,
-					  "signature block: signature %zu: bad length %u for %s",
-					  i + 1, (unsigned)s->len, alg_name(s->alg));
-		if (rp_rd_copy(&r, s->bytes, s->len))
-			return rp_err_set(e, RP_EFORMAT,
-					  "signature block: signature %zu: truncated",
-					  i + 1);
-		for (j = 0; j < i; j++)
-			if (memcmp(sb->s[j].key_id, s->key_id, RP_KEYID_LEN) == 0)
-				return rp_err_set(e, RP_EFORMAT,
-						  "signature block: signature %zu: same key as signature %zu",
-						  i + 1, j + 1);
-	}
-	sb->n = count;
-	if (rp_rd_left(&r) != 0)
-		return rp_err_set(e, RP_EFORMAT,
-				  "signature block: %zu unexpected bytes before the trailer",
-				  rp_rd_left(&r));
-	total = rp_dec32le(b + len - TRAILER_LEN);
-	if (total != len || memcmp(b + len - 8, END_MAGIC, 8) != 0)
-		return rp_err_set(e, RP_EFORMAT, "signature block: bad trailer");
-	return 0;
-}
-
-/* Encode sb into out (RP_PKG_SIGBLOCK_MAX bytes); returns its length. */
-static size_t enc_sigblock(const struct sigblock *sb, uint8_t *out)
-{
-	size_t off = SB_HDR_LEN, i;
-
-	memcpy(out, SIG_MAGIC, 8);
-	rp_enc16le(out + 8, 1);
-	rp_enc16le(out + 10, (uint16_t)sb->n);
-	rp_enc32le(out + 12, 0);
-	for (i = 0; i < sb->n; i++) {
-		const struct sig *s = &sb->s[i];
-
-		out[off] = s->alg;
-		out[off + 1] = 0;
-		rp_enc16le(out + off + 2, s->len);
-		memcpy(out + off + 4, s->key_id, RP_KEYID_LEN);
-		memcpy(out + off + SIG_FIXED_LEN, s->bytes, s->len);
-		off += SIG_FIXED_LEN + s->len;
-	}
-	rp_enc32le(out + off, (uint32_t)(off + TRAILER_LEN));
-	memcpy(out + off + 4, END_MAGIC, 8);
-	return off + TRAILER_LEN;
-}
-
-static int add_sig(struct sigblock *sb, const struct rp_key *k,
-		   const uint8_t *hdr, struct rp_err *e)
-{
-	struct sig *s;
-	size_t siglen = 0, i;
-	enum rp_key_type t = rp_key_type(k);
-	int rc;
-
-	if (sb->n >= RP_PKG_SIGS_MAX)
-		return rp_err_set(e, RP_ERANGE, "already %u signatures (the maximum)",
-				  RP_PKG_SIGS_MAX);
-	for (i = 0; i < sb->n; i++)
-		if (memcmp(sb->s[i].key_id, rp_key_id(k), RP_KEYID_LEN) == 0)
-			return rp_err_set(e, RP_EUSAGE,
-					  "already signed by this key (signature %zu)",
-					  i + 1);
-	s = &sb->s[sb->n];
-	memset(s, 0, sizeof(*s));
-	rc = rp_sign(k, hdr, RP_PKG_HEADER_LEN, s->bytes, &siglen, e);
-	if (rc)
-		return rp_err_prefix(e, "signing");
-	if ((t == RP_KEY_ED25519 && siglen != ED25519_SIG_LEN) ||
-	    (t == RP_KEY_P256 && (siglen < ECDSA_SIG_MIN || siglen > ECDSA_SIG_MAX)) ||
-	    (t != RP_KEY_ED25519 && t != RP_KEY_P256))
-		return rp_err_set(e, RP_ECRYPTO, "signing: unexpected signature");
-	s->alg = (uint8_t)t;
-	s->len = (uint16_t)siglen;
-	memcpy(s->key_id, rp_key_id(k), RP_KEYID_LEN);
-	sb->n++;
-	return 0;
-}
-
 static uint64_t sat_add(uint64_t a, uint64_t b)
 {
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
@@ -536,65 +376,30 @@ static int check_payload(const struct src *s, uint64_t base, uint64_t len,
 	return rc;
 }
 
-static void short_id(const uint8_t *id, char *out)
-{
-	rp_hex(id, 8, out); /* 16 hex digits name a key well enough here */
-}
-
-static int check_signatures(const uint8_t *hdr, struct sigblock *sb,
+/* Check the signatures over the header and report each one in info. */
+static int check_signatures(const uint8_t *hdr, struct rp_sigblock *sb,
 			    const struct rp_key *const *trusted,
 			    size_t ntrusted, struct rp_pkg_info *info,
 			    struct rp_err *e)
 {
-	char signers[RP_PKG_SIGS_MAX * 18 + 1], hex[17];
-	size_t i, j, nvalid = 0, off = 0;
+	size_t i;
 	int rc;
 
+	rc = rp_sigblock_verify(sb, hdr, RP_PKG_HEADER_LEN, trusted, ntrusted, e);
 	for (i = 0; i < sb->n; i++) {
-		const struct sig *s = &sb->s[i];
-
-		info->sigs[i].alg = (enum rp_key_type)s->alg;
-		memcpy(info->sigs[i].key_id, s->key_id, RP_KEYID_LEN);
-		info->sigs[i].status = RP_SIG_UNCHECKED;
-		for (j = 0; j < ntrusted; j++) {
-			const struct rp_key *k = trusted[j];
-
-			if (!rp_ct_equal(rp_key_id(k), s->key_id, RP_KEYID_LEN))
-				continue;
-			short_id(s->key_id, hex);
-			if (rp_key_type(k) != (enum rp_key_type)s->alg)
-				return rp_err_set(e, RP_EVERIFY,
-						  "signature %zu: algorithm %s does not match trusted key %s",
-						  i + 1, alg_name(s->alg), hex);
-			rc = rp_verify(k, hdr, RP_PKG_HEADER_LEN, s->bytes, s->len, e);
-			if (rc)
-				return rp_err_prefix(e, "signature %zu by trusted key %s",
-						     i + 1, hex);
-			info->sigs[i].status = RP_SIG_VALID;
-			nvalid++;
-			break;
-		}
+		info->sigs[i].alg = (enum rp_key_type)sb->s[i].alg;
+		memcpy(info->sigs[i].key_id, sb->s[i].key_id, RP_KEYID_LEN);
+		info->sigs[i].status = sb->s[i].valid ? RP_SIG_VALID : RP_SIG_UNCHECKED;
 	}
 	info->nsigs = sb->n;
-	if (ntrusted == 0 || nvalid > 0)
-		return 0;
-	signers[0] = '\0';
-	for (i = 0; i < sb->n; i++) {
-		short_id(sb->s[i].key_id, hex);
-		off += (size_t)snprintf(signers + off, sizeof(signers) - off, "%s%s",
-					i ? ", " : "", hex);
-		if (off >= sizeof(signers))
-			break;
-	}
-	return rp_err_set(e, RP_EUNTRUSTED, "signed by no trusted key (signers: %s)",
-			  signers);
+	return rc;
 }
 
 /* The whole verification; on success also hands back the raw header and
  * the parsed signature block (for rp_pkg_add_signature). */
 static int verify_src(const struct src *s, const struct rp_key *const *trusted,
 		      size_t ntrusted, struct rp_pkg_info *info,
-		      uint8_t *hdr, struct sigblock *sb, struct rp_err *e)
+		      uint8_t *hdr, struct rp_sigblock *sb, struct rp_err *e)
 {
 	uint8_t tr[TRAILER_LEN], *sbraw = NULL;
 	uint64_t size = s->size, sblen, total;
@@ -660,7 +465,7 @@ static int verify_src(const struct src *s, const struct rp_key *const *trusted,
 	rc = src_read(s, sbraw, (size_t)sblen, size - sblen, e);
 	if (rc)
 		goto out;
-	rc = parse_sigblock(sbraw, (size_t)sblen, sb, e);
+	rc = rp_sigblock_parse(sbraw, (size_t)sblen, RP_PKG_SIGS_MAX, sb, e);
 	if (rc)
 		goto out;
 	rc = check_signatures(hdr, sb, trusted, ntrusted, info, e);
@@ -719,7 +524,7 @@ void rp_pkg_info_free(struct rp_pkg_info *info)
 
 static int verify_common(const struct src *s, const struct rp_key *const *trusted,
 			 size_t ntrusted, struct rp_pkg_info *info,
-			 uint8_t *hdr, struct sigblock *sb, struct rp_err *e)
+			 uint8_t *hdr, struct rp_sigblock *sb, struct rp_err *e)
 {
 	int rc;
 
@@ -753,7 +558,7 @@ int rp_pkg_verify_fd(int fd, const struct rp_key *const *trusted,
 		     struct rp_err *e)
 {
 	uint8_t hdr[RP_PKG_HEADER_LEN];
-	struct sigblock sb;
+	struct rp_sigblock sb;
 	struct src s;
 	int rc;
 
@@ -785,7 +590,7 @@ int rp_pkg_verify_mem(const uint8_t *buf, size_t len,
 {
 	static const uint8_t empty[1];
 	uint8_t hdr[RP_PKG_HEADER_LEN];
-	struct sigblock sb;
+	struct rp_sigblock sb;
 	struct src s = { buf ? buf : empty, -1, buf ? (uint64_t)len : 0 };
 
 	return verify_common(&s, trusted, ntrusted, info, hdr, &sb, e);
@@ -918,7 +723,7 @@ int rp_pkg_pack(const struct rp_pkg_pack_opts *o, const char *out_path,
 	char tmp[PATH_MAX];
 	uint8_t hdr[RP_PKG_HEADER_LEN], sbraw[RP_PKG_SIGBLOCK_MAX];
 	struct rp_pkg_header h;
-	struct sigblock sb;
+	struct rp_sigblock sb;
 	struct rp_sha256 *ph = NULL;
 	uint64_t plen = 0;
 	size_t i, sblen;
@@ -979,11 +784,12 @@ int rp_pkg_pack(const struct rp_pkg_pack_opts *o, const char *out_path,
 		goto out;
 	memset(&sb, 0, sizeof(sb));
 	for (i = 0; i < o->nkeys; i++) {
-		rc = add_sig(&sb, o->keys[i], hdr, e);
+		rc = rp_sigblock_sign(&sb, RP_PKG_SIGS_MAX, o->keys[i], hdr,
+				      RP_PKG_HEADER_LEN, e);
 		if (rc)
 			goto out;
 	}
-	sblen = enc_sigblock(&sb, sbraw);
+	sblen = rp_sigblock_encode(&sb, sbraw);
 	rc = pwrite_full(fd, sbraw, sblen,
 			 RP_PKG_HEADER_LEN + o->manifest_len + plen, e);
 	if (rc)
@@ -1009,7 +815,7 @@ int rp_pkg_add_signature(const char *path, const struct rp_key *key,
 	uint8_t hdr[RP_PKG_HEADER_LEN], sbraw[RP_PKG_SIGBLOCK_MAX];
 	uint8_t *buf = NULL;
 	struct rp_pkg_info info;
-	struct sigblock sb;
+	struct rp_sigblock sb;
 	struct src s;
 	uint64_t off, end;
 	size_t sblen;
@@ -1033,12 +839,12 @@ int rp_pkg_add_signature(const char *path, const struct rp_key *key,
 		rc = rp_err_set(e, RP_EUSAGE, "package: signing needs a private key");
 		goto out;
 	}
-	rc = add_sig(&sb, key, hdr, e);
+	rc = rp_sigblock_sign(&sb, RP_PKG_SIGS_MAX, key, hdr, RP_PKG_HEADER_LEN, e);
 	if (rc) {
 		rp_err_prefix(e, "package");
 		goto out;
 	}
-	sblen = enc_sigblock(&sb, sbraw);
+	sblen = rp_sigblock_encode(&sb, sbraw);
 
 	buf = malloc(HASH_BUF);
 	if (!buf) {

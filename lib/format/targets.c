@@ -3,6 +3,7 @@
  * docs/formats/targets.md is the byte-level spec; this file follows it
  * section by section. */
 #include "format/targets.h"
+#include "format/sigblock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,15 +23,7 @@
 #define FORMAT_VERSION 1
 
 /* Signature block: the package's layout (docs/formats/image-package.md). */
-#define SIG_MAGIC "RAMPSIG\0"
-#define END_MAGIC "RAMPEND\0"
-#define SB_HDR_LEN 16
-#define TRAILER_LEN 12
-#define SIG_FIXED_LEN 36
-#define ED25519_SIG_LEN 64
-#define ECDSA_SIG_MIN 8
-#define ECDSA_SIG_MAX 72
-#define SB_MIN (SB_HDR_LEN + SIG_FIXED_LEN + ED25519_SIG_LEN + TRAILER_LEN)
+#define SB_MIN RP_SIGBLOCK_MIN
 #define PAYLOAD_MIN 2 /* "{}" */
 
 /* State file. */
@@ -50,22 +43,10 @@
 
 _Static_assert(ST_RESERVED + 8 == RP_TARGETS_STATE_HEADER_LEN,
 	       "state header layout");
-_Static_assert(RP_TARGETS_SIGBLOCK_MAX >=
-	       SB_HDR_LEN + RP_TARGETS_SIGS_MAX * (SIG_FIXED_LEN + ECDSA_SIG_MAX) +
-	       TRAILER_LEN, "signature block cap fits the maximum signatures");
-_Static_assert(ECDSA_SIG_MAX <= RP_SIG_MAX, "signature buffer");
-
-struct sig {
-	uint8_t alg;
-	uint16_t len;
-	uint8_t key_id[RP_KEYID_LEN];
-	uint8_t bytes[RP_SIG_MAX];
-};
-
-struct sigblock {
-	size_t n;
-	struct sig s[RP_TARGETS_SIGS_MAX];
-};
+_Static_assert(RP_TARGETS_SIGBLOCK_MAX >= RP_SIGBLOCK_HDR_LEN + RP_TARGETS_SIGS_MAX *
+	       (RP_SIGBLOCK_SIG_FIXED_LEN + RP_SIGBLOCK_ECDSA_MAX) + RP_SIGBLOCK_TRAILER_LEN,
+	       "signature block cap fits the maximum signatures");
+_Static_assert(RP_TARGETS_SIGS_MAX <= RP_SIGBLOCK_SIGS_MAX, "signature count");
 
 static const char *const top_keys[] = {
 	"tenant", "product", "device_group", "device", "version", "issued_at",
@@ -439,179 +420,17 @@ int rp_targets_parse_payload(const uint8_t *buf, size_t len,
 
 /* ---- signature block --------------------------------------------- */
 
-static const char *alg_name(uint8_t alg)
-{
-	const char *n = NULL;
-
-	if (alg == RP_KEY_ED25519 || alg == RP_KEY_P256)
-		n = rp_key_type_name((enum rp_key_type)alg);
-	return n ? n : "unknown";
-}
-
-/* Strict parse of exactly len bytes of signature block, trailer included. */
-static int parse_sigblock(const uint8_t *b, size_t len, struct sigblock *sb,
-			  struct rp_err *e)
-{
-	uint8_t magic[8];
-	uint16_t ver, count;
-	uint32_t rsv;
-	struct rp_rd r;
-	size_t i, j;
-
-	memset(sb, 0, sizeof(*sb));
-	if (len < SB_MIN || len > RP_TARGETS_SIGBLOCK_MAX)
-		return rp_err_set(e, RP_EFORMAT,
-				  "signature block: %zu bytes (must be %d..%u)",
-				  len, SB_MIN, RP_TARGETS_SIGBLOCK_MAX);
-	if (rp_dec32le(b + len - TRAILER_LEN) != len ||
-	    memcmp(b + len - 8, END_MAGIC, 8) != 0)
-		return rp_err_set(e, RP_EFORMAT, "signature block: bad trailer");
-	rp_rd_init(&r, b, len - TRAILER_LEN);
-	if (rp_rd_copy(&r, magic, 8) || rp_rd_u16(&r, &ver) ||
-	    rp_rd_u16(&r, &count) || rp_rd_u32(&r, &rsv))
-		return rp_err_set(e, RP_EFORMAT, "signature block: truncated");
-	if (memcmp(magic, SIG_MAGIC, 8) != 0)
-		return rp_err_set(e, RP_EFORMAT, "signature block: bad magic");
-	if (ver != 1)
-		return rp_err_set(e, RP_EFORMAT,
-				  "signature block: unsupported version %u",
-				  (unsigned)ver);
-	if (count < 1 || count > RP_TARGETS_SIGS_MAX)
-		return rp_err_set(e, RP_EFORMAT,
-				  "signature block: %u signatures (must be 1..%d)",
-				  (unsigned)count, RP_TARGETS_SIGS_MAX);
-	if (rsv != 0)
-		return rp_err_set(e, RP_EFORMAT,
-				  "signature block: reserved field is not zero");
-	for (i = 0; i < count; i++) {
-		struct sig *s = &sb->s[i];
-		uint8_t r8;
-
-		if (rp_rd_u8(&r, &s->alg) || rp_rd_u8(&r, &r8) ||
-		    rp_rd_u16(&r, &s->len) ||
-		    rp_rd_copy(&r, s->key_id, RP_KEYID_LEN))
-			return rp_err_set(e, RP_EFORMAT,
-					  "signature block: signature %zu: truncated",
-					  i + 1);
-		if (s->alg != RP_KEY_ED25519 && s->alg != RP_KEY_P256)
-			return rp_err_set(e, RP_EFORMAT,
-					  "signature block: signature %zu: unknown algorithm %u",
-					  i + 1, (unsigned)s->alg);
-		if (r8 != 0)
-			return rp_err_set(e, RP_EFORMAT,
-					  "signature block: signature %zu: reserved byte is not zero",
-					  i + 1);
-		if ((s->alg == RP_KEY_ED25519 && s->len != ED25519_SIG_LEN) ||
-		    (s->alg == RP_KEY_P256 &&
-		     (s->len < ECDSA_SIG_MIN || s->len > ECDSA_SIG_MAX)))
-			return rp_err_set(e, RP_EFORMAT,
-					  "signature block: signature %zu: bad length %u for %s",
-					  i + 1, (unsigned)s->len, alg_name(s->alg));
-		if (rp_rd_copy(&r, s->bytes, s->len))
-			return rp_err_set(e, RP_EFORMAT,
-					  "signature block: signature %zu: truncated",
-					  i + 1);
-		for (j = 0; j < i; j++)
-			if (memcmp(sb->s[j].key_id, s->key_id, RP_KEYID_LEN) == 0)
-				return rp_err_set(e, RP_EFORMAT,
-						  "signature block: signature %zu: same key as signature %zu",
-						  i + 1, j + 1);
-	}
-	sb->n = count;
-	if (rp_rd_left(&r) != 0)
-		return rp_err_set(e, RP_EFORMAT,
-				  "signature block: %zu unexpected bytes before the trailer",
-				  rp_rd_left(&r));
-	return 0;
-}
-
-static size_t enc_sigblock(const struct sigblock *sb, uint8_t *out)
-{
-	size_t off = SB_HDR_LEN, i;
-
-	memcpy(out, SIG_MAGIC, 8);
-	rp_enc16le(out + 8, 1);
-	rp_enc16le(out + 10, (uint16_t)sb->n);
-	rp_enc32le(out + 12, 0);
-	for (i = 0; i < sb->n; i++) {
-		const struct sig *s = &sb->s[i];
-
-		out[off] = s->alg;
-		out[off + 1] = 0;
-		rp_enc16le(out + off + 2, s->len);
-		memcpy(out + off + 4, s->key_id, RP_KEYID_LEN);
-		memcpy(out + off + SIG_FIXED_LEN, s->bytes, s->len);
-		off += SIG_FIXED_LEN + s->len;
-	}
-	rp_enc32le(out + off, (uint32_t)(off + TRAILER_LEN));
-	memcpy(out + off + 4, END_MAGIC, 8);
-	return off + TRAILER_LEN;
-}
-
-static void short_id(const uint8_t *id, char *out)
-{
-	rp_hex(id, 8, out);
-}
-
-/* At least one valid trusted signature, and no trusted one that fails. */
-static int check_signatures(const uint8_t *msg, size_t len,
-			    const struct sigblock *sb,
-			    const struct rp_key *const *trusted,
-			    size_t ntrusted, uint8_t signer[RP_KEYID_LEN],
-			    struct rp_err *e)
-{
-	char signers[RP_TARGETS_SIGS_MAX * 18 + 1], hex[17];
-	size_t i, j, nvalid = 0, off = 0;
-	int rc;
-
-	for (i = 0; i < sb->n; i++) {
-		const struct sig *s = &sb->s[i];
-
-		for (j = 0; j < ntrusted; j++) {
-			const struct rp_key *k = trusted[j];
-
-			if (!rp_ct_equal(rp_key_id(k), s->key_id, RP_KEYID_LEN))
-				continue;
-			short_id(s->key_id, hex);
-			if (rp_key_type(k) != (enum rp_key_type)s->alg)
-				return rp_err_set(e, RP_EVERIFY,
-						  "signature %zu: algorithm %s does not match trusted key %s",
-						  i + 1, alg_name(s->alg), hex);
-			rc = rp_verify(k, msg, len, s->bytes, s->len, e);
-			if (rc)
-				return rp_err_prefix(e, "signature %zu by trusted key %s",
-						     i + 1, hex);
-			if (nvalid == 0)
-				memcpy(signer, s->key_id, RP_KEYID_LEN);
-			nvalid++;
-			break;
-		}
-	}
-	if (nvalid > 0)
-		return 0;
-	signers[0] = '\0';
-	for (i = 0; i < sb->n; i++) {
-		short_id(sb->s[i].key_id, hex);
-		off += (size_t)snprintf(signers + off, sizeof(signers) - off, "%s%s",
-					i ? ", " : "", hex);
-		if (off >= sizeof(signers))
-			break;
-	}
-	return rp_err_set(e, RP_EUNTRUSTED, "signed by no trusted key (signers: %s)",
-			  signers);
-}
-
 /* ---- build and verify --------------------------------------------- */
 
 int rp_targets_build(const struct rp_targets *t,
 		     const struct rp_key *const *keys, size_t nkeys,
 		     struct rp_buf *out, struct rp_err *e)
 {
-	uint8_t hdr[RP_TARGETS_HEADER_LEN], sbraw[RP_TARGETS_SIGBLOCK_MAX];
+	uint8_t hdr[RP_TARGETS_HEADER_LEN], sbraw[RP_SIGBLOCK_MAX];
 	struct rp_buf payload, doc;
 	struct rp_targets check;
-	struct sigblock sb;
-	size_t i, j, sblen;
+	struct rp_sigblock sb;
+	size_t i, sblen;
 	int rc;
 
 	rp_buf_init(&payload, 0);
@@ -644,35 +463,14 @@ int rp_targets_build(const struct rp_targets *t,
 		goto out;
 	}
 	for (i = 0; i < nkeys; i++) {
-		struct sig *s = &sb.s[i];
-		enum rp_key_type kt = rp_key_type(keys[i]);
-		size_t siglen = 0;
-
-		for (j = 0; j < i; j++)
-			if (memcmp(rp_key_id(keys[j]), rp_key_id(keys[i]),
-				   RP_KEYID_LEN) == 0) {
-				rc = rp_err_set(e, RP_EUSAGE,
-						"targets: signing key %zu given twice", i + 1);
-				goto out;
-			}
-		rc = rp_sign(keys[i], doc.data, doc.len, s->bytes, &siglen, e);
+		rc = rp_sigblock_sign(&sb, RP_TARGETS_SIGS_MAX, keys[i], doc.data,
+				      doc.len, e);
 		if (rc) {
-			rp_err_prefix(e, "targets: signing");
+			rp_err_prefix(e, "targets: signing key %zu", i + 1);
 			goto out;
 		}
-		if ((kt == RP_KEY_ED25519 && siglen != ED25519_SIG_LEN) ||
-		    (kt == RP_KEY_P256 &&
-		     (siglen < ECDSA_SIG_MIN || siglen > ECDSA_SIG_MAX)) ||
-		    (kt != RP_KEY_ED25519 && kt != RP_KEY_P256)) {
-			rc = rp_err_set(e, RP_ECRYPTO, "targets: unexpected signature");
-			goto out;
-		}
-		s->alg = (uint8_t)kt;
-		s->len = (uint16_t)siglen;
-		memcpy(s->key_id, rp_key_id(keys[i]), RP_KEYID_LEN);
-		sb.n++;
 	}
-	sblen = enc_sigblock(&sb, sbraw);
+	sblen = rp_sigblock_encode(&sb, sbraw);
 	rc = rp_buf_append(&doc, sbraw, sblen);
 	if (rc) {
 		rc = rp_err_set(e, rc, "targets: out of memory");
@@ -691,8 +489,8 @@ static int verify(const uint8_t *buf, size_t len,
 		  struct rp_targets *t, struct rp_err *e)
 {
 	uint8_t signer[RP_KEYID_LEN];
-	struct sigblock sb;
-	size_t plen, signed_len;
+	struct rp_sigblock sb;
+	size_t plen, signed_len, i;
 	int rc;
 
 	if (!trusted || ntrusted == 0)
@@ -716,12 +514,22 @@ static int verify(const uint8_t *buf, size_t len,
 		return rp_err_set(e, RP_EFORMAT,
 				  "truncated (%zu bytes, header says at least %zu)",
 				  len, signed_len + SB_MIN);
-	rc = parse_sigblock(buf + signed_len, len - signed_len, &sb, e);
+	if (len - signed_len > RP_TARGETS_SIGBLOCK_MAX)
+		return rp_err_set(e, RP_EFORMAT,
+				  "signature block: %zu bytes (must be %d..%u)",
+				  len - signed_len, SB_MIN, RP_TARGETS_SIGBLOCK_MAX);
+	rc = rp_sigblock_parse(buf + signed_len, len - signed_len,
+			       RP_TARGETS_SIGS_MAX, &sb, e);
 	if (rc)
 		return rc;
-	rc = check_signatures(buf, signed_len, &sb, trusted, ntrusted, signer, e);
+	rc = rp_sigblock_verify(&sb, buf, signed_len, trusted, ntrusted, e);
 	if (rc)
 		return rc;
+	for (i = 0; i < sb.n; i++)
+		if (sb.s[i].valid) {
+			memcpy(signer, sb.s[i].key_id, RP_KEYID_LEN);
+			break;
+		}
 	/* Verified: now interpret. */
 	if (rp_dec16le(buf + H_VER) != FORMAT_VERSION)
 		return rp_err_set(e, RP_EFORMAT, "unsupported format version %u",

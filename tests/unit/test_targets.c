@@ -128,7 +128,7 @@ static const struct vector vectors[] = {
 	{ "next.rpt", V_DOC, 0, 0, NULL },
 	{ "payload-flipped.rpt", V_DOC, RP_EVERIFY, 0, "by trusted key" },
 	{ "untrusted.rpt", V_DOC, RP_EUNTRUSTED, 0, "signed by no trusted key" },
-	{ "truncated.rpt", V_DOC, RP_EFORMAT, 0, "truncated" },
+	{ "truncated.rpt", V_DOC, RP_EFORMAT, 0, "signature block: bad trailer" },
 	{ "extended.rpt", V_DOC, RP_EFORMAT, 0, "signature block" },
 	{ "older.rpt", V_DOC, 0, RP_EPOLICY, "rollback to version 6" },
 	{ "expired.rpt", V_DOC, 0, RP_EPOLICY, "expired" },
