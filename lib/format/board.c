@@ -88,13 +88,6 @@ static const char *show(const char *s, char out[SHOW_MAX + 4])
 	return out;
 }
 
-static int type_err(struct rp_err *e, const char *path, const char *want,
-		    const json_t *v)
-{
-	return rp_err_set(e, RP_EFORMAT, "%s: expected %s, got %s", path, want,
-			  rp_json_type_name(v));
-}
-
 /* Field paths for messages; truncation is harmless (advisory text). */
 static void pathf(char *out, const char *fmt, ...) RP_PRINTF(2, 3);
 
@@ -112,44 +105,14 @@ static const char *article(const char *word)
 	return word[0] && strchr("AEIOaeio", word[0]) ? "an" : "a";
 }
 
-/* A bounded string with no control characters except tab. */
-static int get_text(json_t *v, const char *path, size_t max, int allow_empty,
-		    const char **out, struct rp_err *e)
-{
-	const char *s;
-	size_t len, i;
-
-	if (!json_is_string(v))
-		return type_err(e, path, "a string", v);
-	s = json_string_value(v);
-	len = json_string_length(v);
-	if (strlen(s) != len)
-		return rp_err_set(e, RP_EFORMAT, "%s: contains a NUL character",
-				  path);
-	if (len == 0 && !allow_empty)
-		return rp_err_set(e, RP_EFORMAT, "%s: must not be empty", path);
-	if (len > max)
-		return rp_err_set(e, RP_ERANGE, "%s: %zu bytes, at most %zu",
-				  path, len, max);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return rp_err_set(e, RP_EFORMAT,
-					  "%s: contains a control character",
-					  path);
-	}
-	*out = s;
-	return 0;
-}
-
 /* Text that ends up after "//" or "#define X" in the header: a trailing
  * backslash would splice the next line into it. */
 static int get_line(json_t *v, const char *path, size_t max, int allow_empty,
 		    const char **out, struct rp_err *e)
 {
 	size_t len;
-	int rc = get_text(v, path, max, allow_empty, out, e);
+	int rc = rp_json_text(v, path, max, RP_JSON_TAB_OK |
+				    (allow_empty ? RP_JSON_EMPTY_OK : 0), out, e);
 
 	if (rc)
 		return rc;
@@ -157,21 +120,6 @@ static int get_line(json_t *v, const char *path, size_t max, int allow_empty,
 	if (len && (*out)[len - 1] == '\\')
 		return rp_err_set(e, RP_EFORMAT,
 				  "%s: must not end with a backslash", path);
-	return 0;
-}
-
-static int get_int(json_t *v, const char *path, long long min, long long max,
-		   long long *out, struct rp_err *e)
-{
-	json_int_t n;
-
-	if (!json_is_integer(v))
-		return type_err(e, path, "an integer", v);
-	n = json_integer_value(v);
-	if (n < min || n > max)
-		return rp_err_set(e, RP_ERANGE, "%s: must be %lld..%lld, got %lld",
-				  path, min, max, (long long)n);
-	*out = (long long)n;
 	return 0;
 }
 
@@ -271,7 +219,7 @@ static int parse_rampart(struct bperiph *bp, json_t *v, const char *path,
 	int rc;
 
 	if (!json_is_object(v))
-		return type_err(e, path, "an object", v);
+		return rp_json_type_err(e, path, "an object", v);
 	if ((rc = rp_json_only_keys(v, rkeys, path, e)))
 		return rc;
 	pathf(lp, "%s.Linux", path);
@@ -279,7 +227,7 @@ static int parse_rampart(struct bperiph *bp, json_t *v, const char *path,
 	if (!lx)
 		return rp_err_set(e, RP_EFORMAT, "%s: required key is missing", lp);
 	if (!json_is_object(lx))
-		return type_err(e, lp, "an object", lx);
+		return rp_json_type_err(e, lp, "an object", lx);
 	if (strcmp(type, "Gpio") == 0) {
 		if ((rc = rp_json_only_keys(lx, gpio_keys, lp, e)))
 			return rc;
@@ -290,12 +238,12 @@ static int parse_rampart(struct bperiph *bp, json_t *v, const char *path,
 		if (!(x = json_object_get(lx, "Line")))
 			return rp_err_set(e, RP_EFORMAT,
 					  "%s: required key is missing", kp);
-		if ((rc = get_int(x, kp, 0, LINE_MAX_VALUE, &line, e)))
+		if ((rc = rp_json_int(x, kp, 0, LINE_MAX_VALUE, &line, e)))
 			return rc;
 		bp->pub.linux_line = (int)line;
 		if ((x = json_object_get(lx, "Chip"))) {
 			pathf(kp, "%s.Chip", lp);
-			if ((rc = get_text(x, kp, LINUX_PATH_MAX, 0, &s, e)))
+			if ((rc = rp_json_text(x, kp, LINUX_PATH_MAX, RP_JSON_TAB_OK, &s, e)))
 				return rc;
 			if (strncmp(s, "/dev/", 5) != 0 || !is_linux_path(s))
 				return rp_err_set(e, RP_EFORMAT,
@@ -305,7 +253,7 @@ static int parse_rampart(struct bperiph *bp, json_t *v, const char *path,
 		} else {
 			x = json_object_get(lx, "ChipLabel");
 			pathf(kp, "%s.ChipLabel", lp);
-			if ((rc = get_text(x, kp, LABEL_MAX, 0, &s, e)))
+			if ((rc = rp_json_text(x, kp, LABEL_MAX, RP_JSON_TAB_OK, &s, e)))
 				return rc;
 			if (!is_label(s))
 				return rp_err_set(e, RP_EFORMAT,
@@ -326,7 +274,7 @@ static int parse_rampart(struct bperiph *bp, json_t *v, const char *path,
 		if (!(x = json_object_get(lx, key)))
 			return rp_err_set(e, RP_EFORMAT,
 					  "%s: required key is missing", kp);
-		if ((rc = get_text(x, kp, LINUX_PATH_MAX, 0, &s, e)))
+		if ((rc = rp_json_text(x, kp, LINUX_PATH_MAX, RP_JSON_TAB_OK, &s, e)))
 			return rc;
 		if (!is_linux_path(s))
 			return rp_err_set(e, RP_EFORMAT,
@@ -384,7 +332,7 @@ static int parse_periph(struct rp_board *b, size_t file, size_t idx,
 
 	pathf(path, "Peripherals[%zu]", idx);
 	if (!json_is_object(v))
-		return type_err(e, path, "an object", v);
+		return rp_json_type_err(e, path, "an object", v);
 	if ((rc = rp_json_only_keys(v, keys, path, e)))
 		return rc;
 	if ((rc = add_periph(b, &bp, e)))
@@ -397,7 +345,7 @@ static int parse_periph(struct rp_board *b, size_t file, size_t idx,
 	pathf(kp, "%s.Name", path);
 	if (!(x = json_object_get(v, "Name")))
 		return rp_err_set(e, RP_EFORMAT, "%s: required key is missing", kp);
-	if ((rc = get_text(x, kp, NAME_LEN_MAX, 0, &s, e)))
+	if ((rc = rp_json_text(x, kp, NAME_LEN_MAX, RP_JSON_TAB_OK, &s, e)))
 		return rc;
 	if (!is_ident(s))
 		return rp_err_set(e, RP_EFORMAT,
@@ -407,7 +355,7 @@ static int parse_periph(struct rp_board *b, size_t file, size_t idx,
 	pathf(kp, "%s.Type", path);
 	if (!(x = json_object_get(v, "Type")))
 		return rp_err_set(e, RP_EFORMAT, "%s: required key is missing", kp);
-	if ((rc = get_text(x, kp, NAME_LEN_MAX, 0, &s, e)))
+	if ((rc = rp_json_text(x, kp, NAME_LEN_MAX, RP_JSON_TAB_OK, &s, e)))
 		return rc;
 	for (t = types; *t; t++)
 		if (strcmp(*t, s) == 0)
@@ -428,7 +376,7 @@ static int parse_periph(struct rp_board *b, size_t file, size_t idx,
 	av = json_object_get(v, "AppManifestValue");
 	if ((x = json_object_get(v, "Mapping"))) {
 		pathf(kp, "%s.Mapping", path);
-		if ((rc = get_text(x, kp, NAME_LEN_MAX, 0, &s, e)))
+		if ((rc = rp_json_text(x, kp, NAME_LEN_MAX, RP_JSON_TAB_OK, &s, e)))
 			return rc;
 		if (!is_ident(s))
 			return rp_err_set(e, RP_EFORMAT,
@@ -461,10 +409,10 @@ static int parse_periph(struct rp_board *b, size_t file, size_t idx,
 	} else if (strcmp(bp->pub.type, "Gpio") == 0) {
 		long long n;
 
-		if ((rc = get_int(av, kp, 0, GPIO_VALUE_MAX, &n, e)))
+		if ((rc = rp_json_int(av, kp, 0, GPIO_VALUE_MAX, &n, e)))
 			return rc;
 	} else {
-		if ((rc = get_text(av, kp, CTRL_MAX, 0, &s, e)))
+		if ((rc = rp_json_text(av, kp, CTRL_MAX, RP_JSON_TAB_OK, &s, e)))
 			return rc;
 		if (!is_controller(s))
 			return rp_err_set(e, RP_EFORMAT,
@@ -511,13 +459,13 @@ static int check_import(json_t *v, size_t i, const char **out,
 
 	pathf(path, "Imports[%zu]", i);
 	if (!json_is_object(v))
-		return type_err(e, path, "an object", v);
+		return rp_json_type_err(e, path, "an object", v);
 	if ((rc = rp_json_only_keys(v, keys, path, e)))
 		return rc;
 	pathf(kp, "%s.Path", path);
 	if (!(x = json_object_get(v, "Path")))
 		return rp_err_set(e, RP_EFORMAT, "%s: required key is missing", kp);
-	if ((rc = get_text(x, kp, IMPORT_PATH_MAX, 0, &s, e)))
+	if ((rc = rp_json_text(x, kp, IMPORT_PATH_MAX, RP_JSON_TAB_OK, &s, e)))
 		return rc;
 	len = strlen(s);
 	base = strrchr(s, '/');
@@ -544,13 +492,13 @@ static int check_metadata(json_t *root, struct rp_err *e)
 	if (!(md = json_object_get(root, "Metadata")))
 		return rp_err_set(e, RP_EFORMAT, "Metadata: required key is missing");
 	if (!json_is_object(md))
-		return type_err(e, "Metadata", "an object", md);
+		return rp_json_type_err(e, "Metadata", "an object", md);
 	if ((rc = rp_json_only_keys(md, keys, "Metadata", e)))
 		return rc;
 	if (!(x = json_object_get(md, "Type")))
 		return rp_err_set(e, RP_EFORMAT,
 				  "Metadata.Type: required key is missing");
-	if ((rc = get_text(x, "Metadata.Type", 64, 1, &s, e)))
+	if ((rc = rp_json_text(x, "Metadata.Type", 64, RP_JSON_TAB_OK | RP_JSON_EMPTY_OK, &s, e)))
 		return rc;
 	if (strcmp(s, HW_TYPE) != 0)
 		return rp_err_set(e, RP_EFORMAT,
@@ -560,7 +508,7 @@ static int check_metadata(json_t *root, struct rp_err *e)
 		return rp_err_set(e, RP_EFORMAT,
 				  "Metadata.Version: required key is missing");
 	if (!json_is_integer(x))
-		return type_err(e, "Metadata.Version", "an integer", x);
+		return rp_json_type_err(e, "Metadata.Version", "an integer", x);
 	n = (long long)json_integer_value(x);
 	if (n != 1)
 		return rp_err_set(e, RP_EFORMAT,
@@ -583,18 +531,18 @@ static int check_description(json_t *root, struct rp_err *e)
 		return rp_err_set(e, RP_EFORMAT,
 				  "Description: required key is missing");
 	if (!json_is_object(d))
-		return type_err(e, "Description", "an object", d);
+		return rp_json_type_err(e, "Description", "an object", d);
 	if ((rc = rp_json_only_keys(d, keys, "Description", e)))
 		return rc;
 	if (!(x = json_object_get(d, "Name")))
 		return rp_err_set(e, RP_EFORMAT,
 				  "Description.Name: required key is missing");
-	if ((rc = get_text(x, "Description.Name", DESC_NAME_MAX, 0, &s, e)))
+	if ((rc = rp_json_text(x, "Description.Name", DESC_NAME_MAX, RP_JSON_TAB_OK, &s, e)))
 		return rc;
 	if (!(x = json_object_get(d, "MainCoreHeaderFileTopContent")))
 		return 0;
 	if (!json_is_array(x))
-		return type_err(e, "Description.MainCoreHeaderFileTopContent",
+		return rp_json_type_err(e, "Description.MainCoreHeaderFileTopContent",
 				"an array", x);
 	n = json_array_size(x);
 	if (n > TOP_LINES_MAX)
@@ -603,8 +551,8 @@ static int check_description(json_t *root, struct rp_err *e)
 				  n, TOP_LINES_MAX);
 	for (i = 0; i < n; i++) {
 		pathf(kp, "Description.MainCoreHeaderFileTopContent[%zu]", i);
-		if ((rc = get_text(json_array_get(x, i), kp, TOP_LINE_MAX, 1, &s,
-				   e)))
+		if ((rc = rp_json_text(json_array_get(x, i), kp, TOP_LINE_MAX,
+				       RP_JSON_TAB_OK | RP_JSON_EMPTY_OK, &s, e)))
 			return rc;
 	}
 	return 0;
@@ -630,7 +578,7 @@ static int check_file(struct rp_board *b, size_t f, struct rp_err *e)
 		return rc;
 	if ((x = json_object_get(root, "Imports"))) {
 		if (!json_is_array(x))
-			return type_err(e, "Imports", "an array", x);
+			return rp_json_type_err(e, "Imports", "an array", x);
 		n = json_array_size(x);
 		if (n > IMPORTS_MAX)
 			return rp_err_set(e, RP_ERANGE,
@@ -642,7 +590,7 @@ static int check_file(struct rp_board *b, size_t f, struct rp_err *e)
 	}
 	if ((x = json_object_get(root, "Peripherals"))) {
 		if (!json_is_array(x))
-			return type_err(e, "Peripherals", "an array", x);
+			return rp_json_type_err(e, "Peripherals", "an array", x);
 		n = json_array_size(x);
 		for (i = 0; i < n; i++)
 			if ((rc = parse_periph(b, f, i, json_array_get(x, i), e)))

@@ -131,13 +131,6 @@ static void index_path(char *out, const char *path, size_t i)
 	pathf(out, "%s[%zu]", path, i);
 }
 
-static int type_err(struct rp_err *e, const char *path, const char *want,
-		    const json_t *v)
-{
-	return rp_err_set(e, RP_EFORMAT, "%s: expected %s, got %s", path, want,
-			  rp_json_type_name(v));
-}
-
 static int is_hex(int c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
@@ -190,59 +183,11 @@ void rp_guid_format(const uint8_t g[16], char out[37])
 	out[o] = '\0';
 }
 
-/* A string value: type, length bound, no control characters (jansson
- * already refuses NUL and invalid UTF-8 with our flags). */
-static int get_string(json_t *v, const char *path, size_t max,
-		      int allow_empty, const char **out, struct rp_err *e)
-{
-	const char *s;
-	size_t len, i;
-
-	if (!json_is_string(v))
-		return type_err(e, path, "a string", v);
-	s = json_string_value(v);
-	len = json_string_length(v);
-	if (strlen(s) != len)
-		return rp_err_set(e, RP_EFORMAT, "%s: contains a NUL character",
-				  path);
-	if (len == 0 && !allow_empty)
-		return rp_err_set(e, RP_EFORMAT, "%s: must not be empty", path);
-	if (len > max)
-		return rp_err_set(e, RP_ERANGE, "%s: %zu bytes, at most %zu",
-				  path, len, max);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c == 0x7f)
-			return rp_err_set(e, RP_EFORMAT,
-					  "%s: contains a control character",
-					  path);
-	}
-	*out = s;
-	return 0;
-}
-
-static int get_int(json_t *v, const char *path, uint64_t min,
-		   uint64_t max, uint64_t *out, struct rp_err *e)
-{
-	json_int_t n;
-
-	if (!json_is_integer(v))
-		return type_err(e, path, "an integer", v);
-	n = json_integer_value(v);
-	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
-		return rp_err_set(e, RP_ERANGE, "%s: must be %llu..%llu, got %lld",
-				  path, (unsigned long long)min,
-				  (unsigned long long)max, (long long)n);
-	*out = (uint64_t)n;
-	return 0;
-}
-
 static int get_array(json_t *v, const char *path, size_t *n,
 		     struct rp_err *e)
 {
 	if (!json_is_array(v))
-		return type_err(e, path, "an array", v);
+		return rp_json_type_err(e, path, "an array", v);
 	*n = json_array_size(v);
 	if (*n > RP_MANIFEST_ARRAY_MAX)
 		return rp_err_set(e, RP_ERANGE, "%s: %zu entries, at most %d",
@@ -451,8 +396,8 @@ static int check_connections(json_t *v, const char *path,
 		return rc;
 	for (i = 0; i < n; i++) {
 		index_path(ip, path, i);
-		if ((rc = get_string(json_array_get(v, i), ip, HOST_MAX + 2 + 8,
-				     0, &s, e)) ||
+		if ((rc = rp_json_text(json_array_get(v, i), ip, HOST_MAX + 2 + 8,
+				       0, &s, e)) ||
 		    (rc = check_connection(s, ip, e)))
 			return rc;
 		if (dup_string(v, i, 1, &at))
@@ -472,7 +417,7 @@ static int check_ports(json_t *v, const char *path, struct rp_err *e)
 		return rc;
 	for (i = 0; i < n; i++) {
 		index_path(ip, path, i);
-		if ((rc = get_int(json_array_get(v, i), ip, 1, 65535, &p, e)))
+		if ((rc = rp_json_uint(json_array_get(v, i), ip, 1, 65535, &p, e)))
 			return rc;
 		if (dup_value(v, i, &at))
 			return dup_err(e, ip, json_array_get(v, i), at);
@@ -487,7 +432,7 @@ static int check_guid(json_t *v, const char *path, uint8_t out[16],
 	const char *s;
 	int rc;
 
-	if ((rc = get_string(v, path, 64, 0, &s, e)))
+	if ((rc = rp_json_text(v, path, 64, 0, &s, e)))
 		return rc;
 	if (rp_guid_parse(s, strlen(s), out))
 		return rp_err_set(e, RP_EFORMAT,
@@ -531,16 +476,16 @@ static int check_periph_value(const struct periph_cap *pc, json_t *v,
 
 	*ref = 0;
 	if (json_is_integer(v) && pc->ints)
-		return get_int(v, path, 0, GPIO_MAX, &n, e);
+		return rp_json_uint(v, path, 0, GPIO_MAX, &n, e);
 	if (!json_is_string(v)) {
 		if (pc->ints)
-			return type_err(e, path,
+			return rp_json_type_err(e, path,
 					"an integer or a \"$NAME\" string", v);
-		return type_err(e, path, pc->refs ?
+		return rp_json_type_err(e, path, pc->refs ?
 				"a string such as \"ISU0\" or \"$NAME\"" :
 				"a string such as \"ISU0\"", v);
 	}
-	if ((rc = get_string(v, path, IDENT_MAX, 0, &s, e)))
+	if ((rc = rp_json_text(v, path, IDENT_MAX, 0, &s, e)))
 		return rc;
 	if (s[0] == '$') {
 		if (!pc->refs)
@@ -601,8 +546,8 @@ static int check_power(json_t *v, const char *path, struct rp_err *e)
 		const char *const *p;
 
 		index_path(ip, path, i);
-		if ((rc = get_string(json_array_get(v, i), ip, IDENT_MAX, 0, &s,
-				     e)))
+		if ((rc = rp_json_text(json_array_get(v, i), ip, IDENT_MAX, 0, &s,
+				       e)))
 			return rc;
 		for (p = power_controls; *p; p++)
 			if (strcmp(*p, s) == 0)
@@ -626,7 +571,7 @@ static int check_storage(json_t *v, const char *path, uint64_t *kb,
 	int rc;
 
 	if (!json_is_object(v))
-		return type_err(e, path, "an object", v);
+		return rp_json_type_err(e, path, "an object", v);
 	if ((rc = rp_json_only_keys(v, keys, path, e)))
 		return rc;
 	join(kp, path, "SizeKB");
@@ -634,7 +579,7 @@ static int check_storage(json_t *v, const char *path, uint64_t *kb,
 	if (!size)
 		return rp_err_set(e, RP_EFORMAT, "%s: required key is missing",
 				  kp);
-	return get_int(size, kp, 1, RP_MANIFEST_STORAGE_KB_MAX, kb, e);
+	return rp_json_uint(size, kp, 1, RP_MANIFEST_STORAGE_KB_MAX, kb, e);
 }
 
 static const struct periph_cap *find_periph_cap(const char *key)
@@ -663,7 +608,7 @@ static int check_capabilities(json_t *caps, struct rp_manifest *m,
 	int rc;
 
 	if (!json_is_object(caps))
-		return type_err(e, "Capabilities", "an object", caps);
+		return rp_json_type_err(e, "Capabilities", "an object", caps);
 	json_object_foreach(caps, key, v) {
 		const struct periph_cap *pc = find_periph_cap(key);
 		char path[PATH_MAX_LEN];
@@ -674,7 +619,7 @@ static int check_capabilities(json_t *caps, struct rp_manifest *m,
 			rc = check_periph_cap(pc, v, path, &m->needs_board, e);
 		else if (in_list(bool_caps, key))
 			rc = json_is_boolean(v) ? 0 :
-			     type_err(e, path, "a boolean", v);
+			     rp_json_type_err(e, path, "a boolean", v);
 		else if (strcmp(key, "AllowedConnections") == 0)
 			rc = check_connections(v, path, e);
 		else if (strcmp(key, "AllowedTcpServerPorts") == 0 ||
@@ -704,7 +649,7 @@ static int check_rampart(json_t *v, struct rp_manifest_limits *lim,
 	int rc;
 
 	if (!json_is_object(v))
-		return type_err(e, "Rampart", "an object", v);
+		return rp_json_type_err(e, "Rampart", "an object", v);
 	json_object_foreach(v, key, val) {
 		char path[PATH_MAX_LEN];
 		size_t i;
@@ -715,7 +660,7 @@ static int check_rampart(json_t *v, struct rp_manifest_limits *lim,
 				break;
 		if (i == N_LIMIT_KEYS)
 			return rp_err_set(e, RP_EFORMAT, "%s: unknown key", path);
-		rc = get_int(val, path, limit_keys[i].min, limit_keys[i].max,
+		rc = rp_json_uint(val, path, limit_keys[i].min, limit_keys[i].max,
 			     (uint64_t *)(void *)((char *)lim + limit_keys[i].off),
 			     e);
 		if (rc)
@@ -766,8 +711,8 @@ static int check_cmdargs(json_t *v, struct rp_err *e)
 		return rc;
 	for (i = 0; i < n; i++) {
 		index_path(ip, "CmdArgs", i);
-		if ((rc = get_string(json_array_get(v, i), ip,
-				     RP_MANIFEST_STRING_MAX, 1, &s, e)))
+		if ((rc = rp_json_text(json_array_get(v, i), ip,
+				     RP_MANIFEST_STRING_MAX, RP_JSON_EMPTY_OK, &s, e)))
 			return rc;
 		total += strlen(s) + 1;
 	}
@@ -819,14 +764,14 @@ static int validate(struct rp_manifest *m, struct rp_err *e)
 	if (!(v = required(root, "SchemaVersion", e)))
 		return RP_EFORMAT;
 	if (!json_is_integer(v))
-		return type_err(e, "SchemaVersion", "an integer", v);
+		return rp_json_type_err(e, "SchemaVersion", "an integer", v);
 	if (json_integer_value(v) != 1)
 		return rp_err_set(e, RP_EFORMAT, "SchemaVersion: must be 1, got %lld",
 				  (long long)json_integer_value(v));
 
 	if (!(v = required(root, "Name", e)))
 		return RP_EFORMAT;
-	if ((rc = get_string(v, "Name", RP_MANIFEST_STRING_MAX, 0, &s, e)))
+	if ((rc = rp_json_text(v, "Name", RP_MANIFEST_STRING_MAX, 0, &s, e)))
 		return rc;
 	copy_name(m->name, s);
 
@@ -838,7 +783,7 @@ static int validate(struct rp_manifest *m, struct rp_err *e)
 
 	if (!(v = required(root, "EntryPoint", e)))
 		return RP_EFORMAT;
-	if ((rc = get_string(v, "EntryPoint", ENTRY_POINT_MAX, 0, &s, e)) ||
+	if ((rc = rp_json_text(v, "EntryPoint", ENTRY_POINT_MAX, 0, &s, e)) ||
 	    (rc = check_entry_point(s, e)))
 		return rc;
 	m->entry_point = s;
@@ -848,7 +793,7 @@ static int validate(struct rp_manifest *m, struct rp_err *e)
 
 	m->app_type = RP_APP_DEFAULT;
 	if ((v = json_object_get(root, "ApplicationType"))) {
-		if ((rc = get_string(v, "ApplicationType", IDENT_MAX, 0, &s, e)))
+		if ((rc = rp_json_text(v, "ApplicationType", IDENT_MAX, 0, &s, e)))
 			return rc;
 		if (strcmp(s, "Default") == 0)
 			m->app_type = RP_APP_DEFAULT;
@@ -863,10 +808,10 @@ static int validate(struct rp_manifest *m, struct rp_err *e)
 	}
 
 	if ((v = json_object_get(root, "TargetApplicationRuntimeVersion")) &&
-	    (rc = get_int(v, "TargetApplicationRuntimeVersion", 1, 1000, &n, e)))
+	    (rc = rp_json_uint(v, "TargetApplicationRuntimeVersion", 1, 1000, &n, e)))
 		return rc;
 	if ((v = json_object_get(root, "TargetBetaApis"))) {
-		if ((rc = get_string(v, "TargetBetaApis", IDENT_MAX, 0, &s, e)))
+		if ((rc = rp_json_text(v, "TargetBetaApis", IDENT_MAX, 0, &s, e)))
 			return rc;
 		if (!is_controller(s))
 			return rp_err_set(e, RP_EFORMAT,
@@ -874,7 +819,7 @@ static int validate(struct rp_manifest *m, struct rp_err *e)
 					  show(s, sh));
 	}
 	if ((v = json_object_get(root, "MallocVersion")) &&
-	    (rc = get_int(v, "MallocVersion", 1, 2, &n, e)))
+	    (rc = rp_json_uint(v, "MallocVersion", 1, 2, &n, e)))
 		return rc;
 
 	if ((v = json_object_get(root, "Capabilities")) &&

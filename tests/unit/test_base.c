@@ -225,6 +225,41 @@ static void test_json(void **state)
 	assert_non_null(strstr(e.msg, "line 1"));
 }
 
+static void test_json_getters(void **state)
+{
+	struct rp_err e;
+	const char *s;
+	long long n;
+	uint64_t u;
+	json_t *v;
+
+	(void)state;
+	v = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s%}", "a", "ok", "t", "x\ty",
+		      "empty", "", "n", -5, "big", 70000, "nul", "a\0b", (size_t)3);
+	assert_non_null(v);
+	assert_int_equal(rp_json_text(json_object_get(v, "a"), "A", 10, 0, &s, &e), 0);
+	assert_string_equal(s, "ok");
+	assert_int_equal(rp_json_text(json_object_get(v, "a"), "A", 1, 0, &s, &e), RP_ERANGE);
+	assert_string_equal(e.msg, "A: 2 bytes, at most 1");
+	assert_int_equal(rp_json_text(json_object_get(v, "t"), "T", 10, 0, &s, &e), RP_EFORMAT);
+	assert_string_equal(e.msg, "T: contains a control character");
+	assert_int_equal(rp_json_text(json_object_get(v, "t"), "T", 10, RP_JSON_TAB_OK, &s, &e), 0);
+	assert_int_equal(rp_json_text(json_object_get(v, "empty"), "E", 10, 0, &s, &e), RP_EFORMAT);
+	assert_string_equal(e.msg, "E: must not be empty");
+	assert_int_equal(rp_json_text(json_object_get(v, "empty"), "E", 10, RP_JSON_EMPTY_OK, &s, &e), 0);
+	assert_int_equal(rp_json_text(json_object_get(v, "nul"), "N", 10, 0, &s, &e), RP_EFORMAT);
+	assert_string_equal(e.msg, "N: contains a NUL character");
+	assert_int_equal(rp_json_text(json_object_get(v, "n"), "X", 10, 0, &s, &e), RP_EFORMAT);
+	assert_string_equal(e.msg, "X: expected a string, got an integer");
+	assert_int_equal(rp_json_int(json_object_get(v, "n"), "N", -10, 10, &n, &e), 0);
+	assert_int_equal(n, -5);
+	assert_int_equal(rp_json_uint(json_object_get(v, "n"), "N", 0, 10, &u, &e), RP_ERANGE);
+	assert_int_equal(rp_json_uint(json_object_get(v, "big"), "B", 1, 65535, &u, &e), RP_ERANGE);
+	assert_string_equal(e.msg, "B: must be 1..65535, got 70000");
+	assert_int_equal(rp_json_int(json_object_get(v, "a"), "A", 0, 1, &n, &e), RP_EFORMAT);
+	json_decref(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_json_getters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
