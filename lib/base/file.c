@@ -33,6 +33,29 @@ int rp_pread_full(int fd, void *buf, size_t n, uint64_t off, struct rp_err *e)
 	return 0;
 }
 
+int rp_pwrite_full(int fd, const void *buf, size_t n, uint64_t off,
+		   struct rp_err *e)
+{
+	const uint8_t *p = buf;
+
+	while (n > 0) {
+		ssize_t w;
+
+		if (off > (uint64_t)LLONG_MAX)
+			return rp_err_set(e, RP_ERANGE, "offset out of range");
+		w = pwrite(fd, p, n, (off_t)off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return rp_err_errno(e, errno, "write");
+		}
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
 int rp_write_full(int fd, const void *buf, size_t n, struct rp_err *e)
 {
 	const uint8_t *p = buf;

@@ -25,6 +25,9 @@ int rp_file_write(const char *path, const void *buf, size_t len, mode_t mode,
  * RP_EFORMAT ("truncated"). */
 int rp_pread_full(int fd, void *buf, size_t n, uint64_t off,
 		  struct rp_err *e) RP_WUR;
+/* pwrite exactly n bytes at off, retrying short writes and EINTR. */
+int rp_pwrite_full(int fd, const void *buf, size_t n, uint64_t off,
+		   struct rp_err *e) RP_WUR;
 /* write all n bytes, retrying short writes and EINTR. */
 int rp_write_full(int fd, const void *buf, size_t n, struct rp_err *e) RP_WUR;
 

@@ -622,27 +622,6 @@ static int open_temp(const char *path, char *tmp, size_t cap, struct rp_err *e)
 	return fd;
 }
 
-static int pwrite_full(int fd, const uint8_t *p, size_t n, uint64_t off,
-		       struct rp_err *e)
-{
-	while (n > 0) {
-		ssize_t w;
-
-		if (off > (uint64_t)LLONG_MAX)
-			return rp_err_set(e, RP_ERANGE, "offset out of range");
-		w = pwrite(fd, p, n, (off_t)off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return rp_err_errno(e, errno, "write");
-		}
-		p += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
 /* fsync, close and rename tmp over path; then sync the directory. */
 static int commit_temp(int fd, const char *tmp, const char *path,
 		       struct rp_err *e)
@@ -779,7 +758,7 @@ int rp_pkg_pack(const struct rp_pkg_pack_opts *o, const char *out_path,
 		goto out;
 	}
 	enc_header(&h, hdr);
-	rc = pwrite_full(fd, hdr, sizeof(hdr), 0, e);
+	rc = rp_pwrite_full(fd, hdr, sizeof(hdr), 0, e);
 	if (rc)
 		goto out;
 	memset(&sb, 0, sizeof(sb));
@@ -790,7 +769,7 @@ int rp_pkg_pack(const struct rp_pkg_pack_opts *o, const char *out_path,
 			goto out;
 	}
 	sblen = rp_sigblock_encode(&sb, sbraw);
-	rc = pwrite_full(fd, sbraw, sblen,
+	rc = rp_pwrite_full(fd, sbraw, sblen,
 			 RP_PKG_HEADER_LEN + o->manifest_len + plen, e);
 	if (rc)
 		goto out;
