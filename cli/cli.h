@@ -40,5 +40,13 @@ int cmd_key(int argc, char **argv);
 int cmd_package(int argc, char **argv);
 int cmd_board(int argc, char **argv);
 int cmd_device(int argc, char **argv);
+/* The security service's API (cmd_remote.c). */
+int cmd_login(int argc, char **argv);
+int cmd_tenant(int argc, char **argv);
+int cmd_product(int argc, char **argv);
+int cmd_device_group(int argc, char **argv);
+int cmd_role(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif

@@ -9,6 +9,13 @@ static const struct cli_cmd groups[] = {
 	{ "package", cmd_package, "pack, show and verify signed image packages" },
 	{ "board", cmd_board, "read hardware definitions, generate C headers" },
 	{ "device", cmd_device, "manage a device through rampartd: apps, modes, reports" },
+	{ "login", cmd_login, "remember the security service, its CA and a token file" },
+	{ "tenant", cmd_tenant, "service: create, list and show tenants" },
+	{ "product", cmd_product, "service: create, list and show a tenant's products" },
+	{ "device-group", cmd_device_group, "service: list a product's device groups" },
+	{ "role", cmd_role, "service: add, list and remove users' roles" },
+	{ "token", cmd_token, "service: create API tokens" },
+	{ "audit", cmd_audit, "service: show a tenant's audit log" },
 	{ NULL, NULL, NULL },
 };
 
@@ -19,11 +26,13 @@ static void help(FILE *f)
 	fprintf(f, "usage: rampart <group> <command> [options]\n\n"
 		   "Rampart: an open, secure-by-default IoT platform.\n\ngroups:\n");
 	for (c = groups; c->name; c++)
-		fprintf(f, "  %-10s %s\n", c->name, c->summary);
+		fprintf(f, "  %-13s %s\n", c->name, c->summary);
 	fprintf(f, "\noptions:\n  -h, --help     this help\n"
 		   "  --version      print the version\n"
 		   "\nExit codes: 0 success, 1 input refused (invalid, tampered or\n"
-		   "untrusted), 2 usage error, 3 I/O error, 4 internal error.\n");
+		   "untrusted; for the service: any 4xx answer or a certificate\n"
+		   "not trusted), 2 usage error, 3 I/O error (also: the service cannot\n"
+		   "be reached or fails), 4 internal error.\n");
 }
 
 int main(int argc, char **argv)
