@@ -174,11 +174,15 @@ int cli_http_call(struct cli_http *h, const char *method, const char *path,
 	hdr = curl_slist_append(NULL, "Accept: application/json");
 	if (hdr && h->auth[0]) {
 		t = curl_slist_append(hdr, h->auth);
-		hdr = t ? t : (curl_slist_free_all(hdr), NULL);
+		if (!t)
+			curl_slist_free_all(hdr);
+		hdr = t;
 	}
 	if (hdr && body) {
 		t = curl_slist_append(hdr, "Content-Type: application/json");
-		hdr = t ? t : (curl_slist_free_all(hdr), NULL);
+		if (!t)
+			curl_slist_free_all(hdr);
+		hdr = t;
 	}
 	if (!hdr) {
 		rc = rp_err_set(e, RP_ENOMEM, "out of memory");
