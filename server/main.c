@@ -7,12 +7,16 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/file.h"
+#include "base/num.h"
+#include "ca/client.h"
 #include "crypto/crypto.h"
 #include "crypto/tls.h"
 #include "service/db.h"
 #include "service/http.h"
+#include "service/identity.h"
 #include "service/model.h"
 
 static void usage(FILE *f)
@@ -24,7 +28,11 @@ static void usage(FILE *f)
 		"        create or upgrade the schema; create the service owner and\n"
 		"        write its first API token to FILE (mode 0600, never overwritten)\n"
 		"  serve --db URL --cert CERT --key KEY [--listen HOST:PORT] [--client-ca CA]\n"
-		"        answer the HTTPS API (TLS 1.3 only; default 127.0.0.1:8443)\n"
+		"        [--keys DIR [--signer PATH] [--cert-validity SECONDS]]\n"
+		"        answer the HTTPS API (TLS 1.3 only; default 127.0.0.1:8443);\n"
+		"        with --keys, spawn rampart-signer (default: next to this program)\n"
+		"        on the tenants' CA key directory DIR for device certificates\n"
+		"        (valid 86400 s by default, at most the signer's maximum)\n"
 		"  routes\n"
 		"        print the API's routes, one 'METHOD PATH' a line\n\n"
 		"URL: sqlite:PATH or PATH (SQLite), or postgresql://... (libpq).\n");
@@ -89,6 +97,22 @@ out:
 	return ret;
 }
 
+/* rampart-signer in the directory of this program. */
+static int default_signer(char *out, size_t cap)
+{
+	ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+	char *slash;
+
+	if (n <= 0 || (size_t)n >= cap - 1)
+		return -1;
+	out[n] = '\0';
+	slash = strrchr(out, '/');
+	if (!slash || (size_t)(slash - out) + sizeof("/rampart-signer") > cap)
+		return -1;
+	memcpy(slash, "/rampart-signer", sizeof("/rampart-signer"));
+	return 0;
+}
+
 static void on_signal(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -104,11 +128,16 @@ static int cmd_serve(int argc, char **argv)
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "client-ca", required_argument, NULL, 'a' },
+		{ "keys", required_argument, NULL, 'K' },
+		{ "signer", required_argument, NULL, 's' },
+		{ "cert-validity", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *url = NULL, *listen = "127.0.0.1:8443", *cert = NULL, *key = NULL;
-	const char *ca = NULL;
+	const char *ca = NULL, *keys = NULL, *signer = NULL;
+	char signer_path[4096];
+	uint64_t validity = RP_CERT_VALIDITY_DEFAULT;
 	struct rp_model m = { NULL };
 	struct rp_tls *tls = NULL;
 	struct rp_http *http = NULL;
@@ -126,15 +155,38 @@ static int cmd_serve(int argc, char **argv)
 		case 'c': cert = optarg; break;
 		case 'k': key = optarg; break;
 		case 'a': ca = optarg; break;
+		case 'K': keys = optarg; break;
+		case 's': signer = optarg; break;
+		case 'V':
+			if (rp_parse_u64z(optarg, 366 * 86400, &validity) || validity < 60) {
+				fprintf(stderr, "rampart-server: --cert-validity: 60 to %d seconds\n",
+					366 * 86400);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!url || !cert || !key || optind != argc) {
+	if (!url || !cert || !key || optind != argc || (signer && !keys)) {
 		usage(stderr);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	m.cert_validity = (int64_t)validity;
+	if (keys) {
+		if (!signer) {
+			if (default_signer(signer_path, sizeof(signer_path))) {
+				fprintf(stderr, "rampart-server: cannot find rampart-signer; use --signer\n");
+				goto out;
+			}
+			signer = signer_path;
+		}
+		if (rp_signer_spawn(signer, keys, &m.signer, &e)) {
+			ret = fail(&e);
+			goto out;
+		}
+	}
 	if (rp_db_open(url, &m.db, &e) || rp_db_migrate(m.db, &v, &e) ||
 	    rp_tls_server_new(cert, key, ca, &tls, &e)) {
 		ret = fail(&e);
@@ -155,8 +207,9 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "rampart-server: signal setup failed\n");
 		goto out;
 	}
-	fprintf(stderr, "rampart-server: schema version %d (%s); listening on port %u\n",
-		v, rp_db_kind(m.db), port);
+	fprintf(stderr, "rampart-server: schema version %d (%s); %s; listening on port %u\n",
+		v, rp_db_kind(m.db), m.signer ? "certificate authority on" :
+		"no certificate authority (no --keys)", port);
 	printf("listening %u\n", port);
 	fflush(stdout);
 	if (event_base_dispatch(base) < 0) {
@@ -174,6 +227,7 @@ out:
 	if (base)
 		event_base_free(base);
 	rp_tls_free(tls);
+	rp_signer_close(m.signer);
 	rp_db_close(m.db);
 	return ret;
 }

@@ -133,3 +133,122 @@ int rp_api_decode_token(const uint8_t *buf, size_t len,
 	json_decref(o);
 	return rc;
 }
+
+/* An optional id field: "" or a canonical GUID. */
+static int opt_id(json_t *o, const char *key, char out[RP_ID_LEN + 1],
+		  struct rp_err *e)
+{
+	int rc = string(o, key, 0, out, RP_ID_LEN + 1, e);
+
+	if (rc == 0 && out[0] && !rp_model_is_id(out))
+		rc = rp_err_set(e, RP_EINVAL, "%s: not an id", key);
+	return rc;
+}
+
+int rp_api_decode_claim(const uint8_t *buf, size_t len,
+			struct rp_api_claim_req *out, struct rp_err *e)
+{
+	static const char *const keys[] = { "device_id", "product", "device_group", NULL };
+	json_t *o = NULL;
+	int rc;
+
+	rc = object(buf, len, keys, &o, e);
+	if (rc)
+		return rc;
+	rc = string(o, "device_id", 1, out->device_id, sizeof(out->device_id), e);
+	if (rc == 0 && strlen(out->device_id) != RP_DEVICE_ID_HEX - 1)
+		rc = rp_err_set(e, RP_EINVAL, "device_id: must be 64 hex digits");
+	if (rc == 0)
+		rc = opt_id(o, "product", out->product, e);
+	if (rc == 0)
+		rc = opt_id(o, "device_group", out->device_group, e);
+	json_decref(o);
+	return rc;
+}
+
+int rp_api_decode_enroll_token(const uint8_t *buf, size_t len,
+			       struct rp_api_enroll_token_req *out,
+			       struct rp_err *e)
+{
+	static const char *const keys[] = { "product", "device_group", "expires_in", NULL };
+	json_t *o = NULL, *v;
+	int rc;
+
+	rc = object(buf, len, keys, &o, e);
+	if (rc)
+		return rc;
+	rc = opt_id(o, "product", out->product, e);
+	if (rc == 0)
+		rc = opt_id(o, "device_group", out->device_group, e);
+	out->expires_in = 3600;
+	v = json_object_get(o, "expires_in");
+	if (rc == 0 && v) {
+		if (!json_is_integer(v))
+			rc = rp_err_set(e, RP_EFORMAT, "expires_in: must be an integer");
+		else if (json_integer_value(v) < 1 || json_integer_value(v) > 30 * 86400)
+			rc = rp_err_set(e, RP_EINVAL, "expires_in: must be 1 to %d seconds",
+					30 * 86400);
+		else
+			out->expires_in = (int64_t)json_integer_value(v);
+	}
+	json_decref(o);
+	return rc;
+}
+
+/* The csr field: PEM text, at most RP_CSR_PEM_MAX bytes. */
+static int csr_field(json_t *o, char *out, size_t cap, size_t *len, struct rp_err *e)
+{
+	int rc = string(o, "csr", 1, out, cap, e);
+
+	*len = rc ? 0 : strlen(out);
+	if (rc == 0 && *len == 0)
+		rc = rp_err_set(e, RP_EINVAL, "csr: empty");
+	return rc;
+}
+
+int rp_api_decode_enroll(const uint8_t *buf, size_t len,
+			 struct rp_api_enroll_req *out, struct rp_err *e)
+{
+	static const char *const keys[] = { "token", "csr", NULL };
+	json_t *o = NULL;
+	int rc;
+
+	rc = object(buf, len, keys, &o, e);
+	if (rc)
+		return rc;
+	rc = string(o, "token", 1, out->token, sizeof(out->token), e);
+	if (rc == 0)
+		rc = csr_field(o, out->csr, sizeof(out->csr), &out->csr_len, e);
+	json_decref(o);
+	return rc;
+}
+
+int rp_api_decode_cert(const uint8_t *buf, size_t len,
+		       struct rp_api_cert_req *out, struct rp_err *e)
+{
+	static const char *const keys[] = { "tenant", "csr", NULL };
+	json_t *o = NULL;
+	int rc;
+
+	rc = object(buf, len, keys, &o, e);
+	if (rc)
+		return rc;
+	rc = string(o, "tenant", 1, out->tenant, sizeof(out->tenant), e);
+	if (rc == 0)
+		rc = csr_field(o, out->csr, sizeof(out->csr), &out->csr_len, e);
+	json_decref(o);
+	return rc;
+}
+
+int rp_api_decode_empty(const uint8_t *buf, size_t len, struct rp_err *e)
+{
+	static const char *const keys[] = { NULL };
+	json_t *o = NULL;
+	int rc;
+
+	if (len == 0)
+		return 0;
+	rc = object(buf, len, keys, &o, e);
+	json_decref(o);
+	return rc;
+}

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "crypto/x509.h"
 #include "service/model.h"
 
 #define RP_API_BODY_MAX (64 * 1024)
@@ -34,6 +35,30 @@ struct rp_api_token_req {
 	char user[RP_USER_MAX + 1];
 };
 
+struct rp_api_claim_req {
+	char device_id[RP_DEVICE_ID_HEX];
+	char product[RP_ID_LEN + 1];      /* "" when absent */
+	char device_group[RP_ID_LEN + 1]; /* "" when absent */
+};
+
+struct rp_api_enroll_token_req {
+	char product[RP_ID_LEN + 1];      /* "" when absent */
+	char device_group[RP_ID_LEN + 1]; /* "" when absent */
+	int64_t expires_in;               /* seconds; default 3600 */
+};
+
+struct rp_api_enroll_req {
+	char token[RP_TOKEN_TEXT_LEN + 1];
+	char csr[RP_CSR_PEM_MAX + 1];
+	size_t csr_len;
+};
+
+struct rp_api_cert_req {
+	char tenant[RP_ID_LEN + 1];
+	char csr[RP_CSR_PEM_MAX + 1];
+	size_t csr_len;
+};
+
 /* {"name": NAME} */
 int rp_api_decode_tenant(const uint8_t *buf, size_t len,
 			 struct rp_api_tenant_req *out, struct rp_err *e) RP_WUR;
@@ -46,5 +71,22 @@ int rp_api_decode_role(const uint8_t *buf, size_t len,
 /* {"user": USER} */
 int rp_api_decode_token(const uint8_t *buf, size_t len,
 			struct rp_api_token_req *out, struct rp_err *e) RP_WUR;
+
+/* {} or an empty body (POST actions that take no parameters) */
+int rp_api_decode_empty(const uint8_t *buf, size_t len, struct rp_err *e) RP_WUR;
+/* {"device_id": HEX64, "product"?: ID, "device_group"?: ID} */
+int rp_api_decode_claim(const uint8_t *buf, size_t len,
+			struct rp_api_claim_req *out, struct rp_err *e) RP_WUR;
+/* {"product"?: ID, "device_group"?: ID, "expires_in"?: 1..2592000} */
+int rp_api_decode_enroll_token(const uint8_t *buf, size_t len,
+			       struct rp_api_enroll_token_req *out,
+			       struct rp_err *e) RP_WUR;
+/* {"token": "rpe_...", "csr": PEM} (the CSR itself is checked later, by
+ * rp_csr_parse) */
+int rp_api_decode_enroll(const uint8_t *buf, size_t len,
+			 struct rp_api_enroll_req *out, struct rp_err *e) RP_WUR;
+/* {"tenant": ID, "csr": PEM} */
+int rp_api_decode_cert(const uint8_t *buf, size_t len,
+		       struct rp_api_cert_req *out, struct rp_err *e) RP_WUR;
 
 #endif

@@ -49,6 +49,7 @@ static const char *reason(int status)
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
+	case 503: return "Service Unavailable";
 	default: return "Internal Server Error";
 	}
 }
@@ -74,6 +75,27 @@ static void reply(struct evhttp_request *req, int status, json_t *body)
 	evhttp_send_reply(req, status, reason(status), out);
 out:
 	free(text);
+	if (out)
+		evbuffer_free(out);
+}
+
+/* A non-JSON body (PEM downloads). */
+static void reply_raw(struct evhttp_request *req, int status, const char *type,
+		      const struct rp_buf *body)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *out = evbuffer_new();
+
+	evhttp_add_header(h, "Content-Type", type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	if (!out || evbuffer_add(out, body->data ? (const void *)body->data : "",
+				 body->len)) {
+		evhttp_send_reply(req, 500, reason(500), NULL);
+		goto out;
+	}
+	evhttp_send_reply(req, status, reason(status), out);
+out:
 	if (out)
 		evbuffer_free(out);
 }
@@ -114,6 +136,9 @@ static void fail_rc(struct evhttp_request *req, int rc, const struct rp_err *e,
 		return;
 	case -EEXIST:
 		fail(req, 409, "conflict", e->msg);
+		return;
+	case -ENOSYS:
+		fail(req, 503, "unavailable", e->msg);
 		return;
 	default:
 		/* The details (database messages) stay in the server's log. */
@@ -213,7 +238,7 @@ static void handle(struct evhttp_request *req, void *arg)
 	const struct route *r = NULL;
 	struct rp_principal who;
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	const char *ctype;
+	const char *ctype, *accept;
 	char path[PATH_MAX_LEN], *seg[SEGMENTS_MAX], allow[64];
 	struct call c;
 	size_t i, len;
@@ -286,12 +311,19 @@ static void handle(struct evhttp_request *req, void *arg)
 	}
 	c.model = h->model;
 	c.status = 200;
+	accept = evhttp_find_header(evhttp_request_get_input_headers(req), "Accept");
+	c.want_pem = accept && strncasecmp(accept, "application/x-pem-file", 22) == 0 &&
+		     (accept[22] == '\0' || accept[22] == ';');
+	rp_buf_init(&c.raw, RP_API_BODY_MAX);
 	rc = r->fn(&c);
 	if (rc)
 		fail_rc(req, rc, &c.e, r->path);
+	else if (c.raw_type)
+		reply_raw(req, c.status, c.raw_type, &c.raw);
 	else
 		reply(req, c.status, c.result);
 	json_decref(c.result);
+	rp_buf_free(&c.raw);
 	memset(&who, 0, sizeof(who));
 }
 

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+#include "base/buf.h"
 #include "service/http.h"
 
 #define ROUTE_PARAMS_MAX 4
@@ -18,6 +19,9 @@ struct call {
 	int status;      /* on success: 200 or 201 */
 	json_t *result;  /* on success: the response body (owned here) */
 	struct rp_err e; /* on failure: code and message */
+	int want_pem;    /* the client sent Accept: application/x-pem-file */
+	struct rp_buf raw;    /* on success, if raw_type: the body instead */
+	const char *raw_type; /* its Content-Type */
 };
 
 typedef int (*route_fn)(struct call *c);

@@ -10,6 +10,7 @@
 #include "crypto/crypto.h"
 #include "format/manifest.h"
 #include "service/model.h"
+#include "service/model_priv.h"
 
 static const char *const role_names[] = {
 	[RP_ROLE_READER] = "Reader",
@@ -780,4 +781,28 @@ int rp_model_audit_list(struct rp_model *m, const struct rp_principal *p,
 	return query_rows(m, "SELECT id, at / 1000000, actor, action, target, detail"
 			  " FROM audit WHERE tenant_id = ? ORDER BY at DESC, id LIMIT 1000",
 			  params, 1, keys, 1u << 1, out, e);
+}
+
+/* For identity.c (model_priv.h): the same checks and audit trail. */
+int rp_model_access(struct rp_model *m, const struct rp_principal *p,
+		    const char *tenant, enum rp_role need, struct rp_err *e)
+{
+	return access_tenant(m, p, tenant, need, e);
+}
+
+int rp_model_audit(struct rp_model *m, const struct rp_principal *p,
+		   const char *tenant, const char *action, const char *target,
+		   const char *detail, struct rp_err *e)
+{
+	return audit(m, p, tenant, action, target, detail, e);
+}
+
+int rp_model_new_id(char out[RP_ID_LEN + 1], struct rp_err *e)
+{
+	return new_id(out, e);
+}
+
+json_t *rp_model_time_json(int64_t t)
+{
+	return time_json(t);
 }

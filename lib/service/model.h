@@ -17,6 +17,7 @@
  *   -EPERM                  403  the role does not allow this
  *   -ENOENT                 404  no such thing in the caller's view
  *   -EEXIST                 409  the name is taken
+ *   -ENOSYS                 503  no certificate authority (no signer)
  *   others                  500
  */
 #ifndef RP_SERVICE_MODEL_H
@@ -24,6 +25,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/err.h"
 #include "service/db.h"
@@ -52,9 +54,15 @@ struct rp_principal {
 	enum rp_role role; /* in tenant_id; RP_ROLE_ADMIN for the owner */
 };
 
-/* The model borrows a migrated database; it owns nothing. */
+struct rp_signer_client;
+
+/* The model borrows a migrated database and (for device identity,
+ * lib/service/identity.h) a signer client; it owns nothing. Without a
+ * signer the identity calls answer -ENOSYS (503). */
 struct rp_model {
 	struct rp_db *db;
+	struct rp_signer_client *signer; /* NULL: no certificate authority */
+	int64_t cert_validity;           /* device certificates, s; 0: 24 h */
 };
 
 /* "Administrator" / "Contributor" / "Reader"; NULL otherwise. */

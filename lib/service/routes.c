@@ -1,7 +1,10 @@
 /* The API's routes: decode the body, call the model, hand back JSON. */
 #include <errno.h>
 
+#include "crypto/crypto.h"
+
 #include "service/api.h"
+#include "service/identity.h"
 #include "service/http_priv.h"
 
 static int health(struct call *c)
@@ -103,6 +106,115 @@ static int audit_list(struct call *c)
 	return rp_model_audit_list(c->model, c->who, c->param[0], &c->result, &c->e);
 }
 
+static int ca_certs(struct call *c)
+{
+	struct rp_buf pem;
+	int rc = rp_identity_ca_certs(c->model, c->who, c->param[0], &c->result,
+				      &pem, &c->e);
+
+	if (rc)
+		return rc;
+	if (c->want_pem) {
+		rp_buf_free(&c->raw);
+		c->raw = pem;
+		c->raw_type = "application/x-pem-file";
+		return 0;
+	}
+	rp_buf_free(&pem);
+	return 0;
+}
+
+static int crl(struct call *c)
+{
+	struct rp_buf pem;
+	int rc = rp_identity_crl(c->model, c->who, c->param[0], &pem, &c->e);
+
+	if (rc)
+		return rc;
+	if (c->want_pem) {
+		rp_buf_free(&c->raw);
+		c->raw = pem;
+		c->raw_type = "application/x-pem-file";
+		return 0;
+	}
+	c->result = json_pack("{s:s%}", "pem", pem.data ? (const char *)pem.data : "",
+			      pem.len);
+	rp_buf_free(&pem);
+	return c->result ? 0 : rp_err_set(&c->e, RP_ENOMEM, "out of memory");
+}
+
+static int device_claim(struct call *c)
+{
+	struct rp_api_claim_req r;
+	int rc = rp_api_decode_claim(c->body, c->body_len, &r, &c->e);
+
+	if (rc)
+		return rc;
+	c->status = 201;
+	return rp_identity_claim(c->model, c->who, c->param[0], r.device_id, r.product,
+				 r.device_group, &c->result, &c->e);
+}
+
+static int device_list(struct call *c)
+{
+	return rp_identity_device_list(c->model, c->who, c->param[0], &c->result, &c->e);
+}
+
+static int device_get(struct call *c)
+{
+	return rp_identity_device_get(c->model, c->who, c->param[0], c->param[1],
+				      &c->result, &c->e);
+}
+
+static int device_revoke(struct call *c)
+{
+	int rc = rp_api_decode_empty(c->body, c->body_len, &c->e);
+
+	if (rc)
+		return rc;
+	return rp_identity_device_revoke(c->model, c->who, c->param[0], c->param[1],
+					 &c->result, &c->e);
+}
+
+static int enroll_token_create(struct call *c)
+{
+	struct rp_api_enroll_token_req r;
+	int rc = rp_api_decode_enroll_token(c->body, c->body_len, &r, &c->e);
+
+	if (rc)
+		return rc;
+	c->status = 201;
+	return rp_identity_enroll_token_create(c->model, c->who, c->param[0], r.product,
+					       r.device_group, r.expires_in,
+					       &c->result, &c->e);
+}
+
+static int device_enroll(struct call *c)
+{
+	struct rp_api_enroll_req r;
+	int rc = rp_api_decode_enroll(c->body, c->body_len, &r, &c->e);
+
+	if (rc == 0) {
+		c->status = 201;
+		rc = rp_identity_enroll(c->model, r.token, (const uint8_t *)r.csr,
+					r.csr_len, &c->result, &c->e);
+	}
+	rp_wipe(r.token, sizeof(r.token));
+	return rc;
+}
+
+static int device_certificate(struct call *c)
+{
+	struct rp_api_cert_req r;
+	int rc = rp_api_decode_cert(c->body, c->body_len, &r, &c->e);
+
+	if (rc)
+		return rc;
+	c->status = 201;
+	return rp_identity_certificate(c->model, r.tenant, (const uint8_t *)r.csr,
+				       r.csr_len, &c->result, &c->e);
+}
+
 const struct route rp_routes[] = {
 	{ "GET", "/v1/health", 0, health },
 	{ "POST", "/v1/tenants", 1, tenant_create },
@@ -117,6 +229,15 @@ const struct route rp_routes[] = {
 	{ "DELETE", "/v1/tenants/{tenant}/roles/{user}", 1, role_remove },
 	{ "POST", "/v1/tenants/{tenant}/tokens", 1, token_create },
 	{ "GET", "/v1/tenants/{tenant}/audit", 1, audit_list },
+	{ "GET", "/v1/tenants/{tenant}/ca-certificates", 1, ca_certs },
+	{ "GET", "/v1/tenants/{tenant}/crl", 1, crl },
+	{ "POST", "/v1/tenants/{tenant}/devices/claim", 1, device_claim },
+	{ "GET", "/v1/tenants/{tenant}/devices", 1, device_list },
+	{ "GET", "/v1/tenants/{tenant}/devices/{device}", 1, device_get },
+	{ "POST", "/v1/tenants/{tenant}/devices/{device}/revoke", 1, device_revoke },
+	{ "POST", "/v1/tenants/{tenant}/enrollment-tokens", 1, enroll_token_create },
+	{ "POST", "/v1/device/enroll", 0, device_enroll },
+	{ "POST", "/v1/device/certificate", 0, device_certificate },
 };
 
 const size_t rp_routes_count = sizeof(rp_routes) / sizeof(rp_routes[0]);

@@ -63,6 +63,34 @@ const char *const rp_schema_migrations[] = {
 	"CREATE INDEX products_by_tenant ON products (tenant_id);"
 	"CREATE INDEX groups_by_product ON device_groups (product_id);"
 	"CREATE INDEX devices_by_tenant ON devices (tenant_id);",
+
+	/* 2: device admission. A device's product and revocation; the
+	 * certificates issued to it (by serial, so revocation finds them);
+	 * single-use enrollment tokens, kept only as their SHA-256. */
+	"ALTER TABLE devices ADD COLUMN product_id TEXT"
+	" REFERENCES products(id) ON DELETE SET NULL;"
+	"ALTER TABLE devices ADD COLUMN revoked_at BIGINT NOT NULL DEFAULT 0;"
+	"CREATE TABLE device_certs ("
+	" serial TEXT PRIMARY KEY,"
+	" device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+	" tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	" generation INTEGER NOT NULL,"
+	" not_before BIGINT NOT NULL,"
+	" not_after BIGINT NOT NULL,"
+	" revoked_at BIGINT NOT NULL DEFAULT 0);"
+	"CREATE INDEX device_certs_by_device ON device_certs (device_id, not_after);"
+	"CREATE TABLE enrollment_tokens ("
+	" id TEXT PRIMARY KEY,"
+	" tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	" hash TEXT NOT NULL UNIQUE,"
+	" product_id TEXT REFERENCES products(id) ON DELETE CASCADE,"
+	" group_id TEXT REFERENCES device_groups(id) ON DELETE CASCADE,"
+	" expires_at BIGINT NOT NULL,"
+	" used_at BIGINT NOT NULL DEFAULT 0,"
+	" used_by TEXT NOT NULL DEFAULT '',"
+	" created_by TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL);"
+	"CREATE INDEX enrollment_tokens_by_tenant ON enrollment_tokens (tenant_id);",
 };
 
 const int rp_schema_count =
