@@ -81,7 +81,7 @@ def postgres():
 
 
 class Server:
-    def __init__(self, url, tmp):
+    def __init__(self, url, tmp, extra=()):
         self.tmp = tmp
         self.cert = tmp / "cert.pem"
         key = tmp / "key.pem"
@@ -99,7 +99,7 @@ class Server:
         self.owner = tok.read_text().strip()
         self.proc = subprocess.Popen(
             [SERVER, "serve", "--db", url, "--cert", self.cert, "--key", key,
-             "--listen", "127.0.0.1:0"],
+             "--listen", "127.0.0.1:0", *extra],
             stdout=subprocess.PIPE, stderr=open(tmp / "server.log", "w"), text=True)
         line = self.proc.stdout.readline()
         assert line.startswith("listening "), (tmp / "server.log").read_text()
@@ -433,6 +433,21 @@ def test_server_survives(srv):
     # After all the refusals above, the same process still answers.
     assert srv.proc.poll() is None
     assert srv.call("GET", "/v1/health")[0] == 200
+
+
+def test_identity_without_signer_unavailable(srv, world):
+    # This server runs without --keys: no CA, so identity routes say 503,
+    # and nothing is claimed.
+    a = world["a"]
+    code, doc = srv.call("POST", f"/v1/tenants/{a['id']}/devices/claim",
+                         a["Administrator"], {"device_id": "ab" * 32})
+    assert code == 503 and is_error(doc, "unavailable")
+    code, doc = srv.call("GET", f"/v1/tenants/{a['id']}/devices", a["Reader"])
+    assert code == 200 and doc == []
+    # Access is checked before availability: another tenant still gets 404.
+    code, doc = srv.call("GET", f"/v1/tenants/{world['b']['id']}/ca-certificates",
+                         a["Administrator"])
+    assert code == 404
 
 
 def test_init_twice_refused(srv):
