@@ -787,8 +787,10 @@ out:
 	return rc;
 }
 
-int rp_pkg_add_signature(const char *path, const struct rp_key *key,
-			 struct rp_err *e)
+/* Sign (key) or append (sig) and rewrite the tail of the package. */
+static int resign(const char *path, const struct rp_key *key, uint8_t alg,
+		  const uint8_t *key_id, const uint8_t *sig, size_t siglen,
+		  struct rp_err *e)
 {
 	char tmp[PATH_MAX];
 	uint8_t hdr[RP_PKG_HEADER_LEN], sbraw[RP_PKG_SIGBLOCK_MAX];
@@ -814,11 +816,15 @@ int rp_pkg_add_signature(const char *path, const struct rp_key *key,
 	rc = verify_common(&s, NULL, 0, &info, hdr, &sb, e);
 	if (rc)
 		goto out;
-	if (!key || !rp_key_has_private(key)) {
-		rc = rp_err_set(e, RP_EUSAGE, "package: signing needs a private key");
-		goto out;
+	if (key) {
+		if (!rp_key_has_private(key)) {
+			rc = rp_err_set(e, RP_EUSAGE, "package: signing needs a private key");
+			goto out;
+		}
+		rc = rp_sigblock_sign(&sb, RP_PKG_SIGS_MAX, key, hdr, RP_PKG_HEADER_LEN, e);
+	} else {
+		rc = rp_sigblock_add(&sb, RP_PKG_SIGS_MAX, alg, key_id, sig, siglen, e);
 	}
-	rc = rp_sigblock_sign(&sb, RP_PKG_SIGS_MAX, key, hdr, RP_PKG_HEADER_LEN, e);
 	if (rc) {
 		rp_err_prefix(e, "package");
 		goto out;
@@ -866,4 +872,21 @@ out:
 	free(buf);
 	rp_pkg_info_free(&info);
 	return rc;
+}
+
+int rp_pkg_add_signature(const char *path, const struct rp_key *key,
+			 struct rp_err *e)
+{
+	if (!key)
+		return rp_err_set(e, RP_EUSAGE, "package: signing needs a private key");
+	return resign(path, key, 0, NULL, NULL, 0, e);
+}
+
+int rp_pkg_append_signature(const char *path, enum rp_key_type alg,
+			    const uint8_t key_id[RP_KEYID_LEN],
+			    const uint8_t *sig, size_t len, struct rp_err *e)
+{
+	if (!key_id || !sig)
+		return rp_err_set(e, RP_EUSAGE, "package: no signature to append");
+	return resign(path, NULL, (uint8_t)alg, key_id, sig, len, e);
 }

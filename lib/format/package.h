@@ -116,6 +116,16 @@ int rp_pkg_verify_mem(const uint8_t *buf, size_t len,
 int rp_pkg_add_signature(const char *path, const struct rp_key *key,
 			 struct rp_err *e) RP_WUR;
 
+/* The same with a signature made elsewhere (rampart-signer holds the
+ * service's production key): sig[0..len) by algorithm alg (enum
+ * rp_key_type) and key key_id over the package's 256-byte header. The
+ * package is checked structurally first; the signature is not verified
+ * here (the caller verifies the result with the public key). */
+int rp_pkg_append_signature(const char *path, enum rp_key_type alg,
+			    const uint8_t key_id[RP_KEYID_LEN],
+			    const uint8_t *sig, size_t len,
+			    struct rp_err *e) RP_WUR;
+
 void rp_pkg_info_free(struct rp_pkg_info *info);
 
 #endif

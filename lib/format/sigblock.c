@@ -161,6 +161,36 @@ int rp_sigblock_sign(struct rp_sigblock *sb, size_t max_sigs,
 	return 0;
 }
 
+int rp_sigblock_add(struct rp_sigblock *sb, size_t max_sigs, uint8_t alg,
+		    const uint8_t key_id[RP_KEYID_LEN], const uint8_t *sig,
+		    size_t len, struct rp_err *e)
+{
+	struct rp_sig *s;
+	size_t i;
+
+	if (max_sigs > RP_SIGBLOCK_SIGS_MAX)
+		max_sigs = RP_SIGBLOCK_SIGS_MAX;
+	if (sb->n >= max_sigs)
+		return rp_err_set(e, RP_ERANGE, "already %zu signatures (the maximum)",
+				  max_sigs);
+	if ((alg != RP_KEY_ED25519 && alg != RP_KEY_P256) || !sig ||
+	    len > RP_SIG_MAX || bad_len(alg, len))
+		return rp_err_set(e, RP_EINVAL, "signature: bad algorithm or length");
+	for (i = 0; i < sb->n; i++)
+		if (memcmp(sb->s[i].key_id, key_id, RP_KEYID_LEN) == 0)
+			return rp_err_set(e, RP_EUSAGE,
+					  "already signed by this key (signature %zu)",
+					  i + 1);
+	s = &sb->s[sb->n];
+	memset(s, 0, sizeof(*s));
+	s->alg = alg;
+	s->len = (uint16_t)len;
+	memcpy(s->key_id, key_id, RP_KEYID_LEN);
+	memcpy(s->bytes, sig, len);
+	sb->n++;
+	return 0;
+}
+
 int rp_sigblock_verify(struct rp_sigblock *sb, const uint8_t *msg, size_t len,
 		       const struct rp_key *const *trusted, size_t ntrusted,
 		       struct rp_err *e)

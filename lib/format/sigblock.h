@@ -65,6 +65,13 @@ int rp_sigblock_sign(struct rp_sigblock *sb, size_t max_sigs,
 		     const struct rp_key *k, const uint8_t *msg, size_t len,
 		     struct rp_err *e) RP_WUR;
 
+/* Add a precomputed signature (one made elsewhere, e.g. by
+ * rampart-signer): the algorithm and length rules of the block apply, and
+ * the same refusals as rp_sigblock_sign. Nothing is verified here. */
+int rp_sigblock_add(struct rp_sigblock *sb, size_t max_sigs, uint8_t alg,
+		    const uint8_t key_id[RP_KEYID_LEN], const uint8_t *sig,
+		    size_t len, struct rp_err *e) RP_WUR;
+
 /* Verify every signature whose key id is one of the trusted keys, marking
  * it valid. Any trusted signature that fails is a refusal (RP_EVERIFY),
  * and so is none valid (RP_EUNTRUSTED, naming the signers), unless
