@@ -438,3 +438,62 @@ out:
 	free(r);
 	return rc;
 }
+
+void rp_signer_image_key_free(struct rp_signer_image_key *k)
+{
+	if (k)
+		rp_buf_free(&k->pem);
+}
+
+int rp_signer_image_key(struct rp_signer_client *c, const char *tenant,
+			struct rp_signer_image_key *out, struct rp_err *e)
+{
+	struct rp_signer_req *r = new_req(RP_SIGNER_IMAGE_KEY, tenant, e);
+	json_t *res = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!r)
+		return e ? e->code : RP_EINVAL;
+	rc = call(c, r, &res, e);
+	if (!rc)
+		rc = get_hex(res, "key_id", out->key_id, RP_KEYID_LEN * 2, e);
+	if (!rc)
+		rc = get_text(res, "public_key", 4096, &out->pem, e);
+	if (!rc && !strstr((const char *)out->pem.data, "PUBLIC KEY")) {
+		rp_signer_image_key_free(out);
+		rc = rp_err_set(e, RP_EFORMAT, "signer response: public_key");
+	}
+	json_decref(res);
+	free(r);
+	return rc;
+}
+
+int rp_signer_sign_image(struct rp_signer_client *c, const char *tenant,
+			 const uint8_t header[RP_SIGNER_HEADER_LEN],
+			 uint8_t *sig, size_t *len,
+			 uint8_t key_id[RP_KEYID_LEN], struct rp_err *e)
+{
+	struct rp_signer_req *r = new_req(RP_SIGNER_SIGN_IMAGE, tenant, e);
+	char hex[RP_KEYID_LEN * 2 + 1], shex[64 * 2 + 1];
+	json_t *res = NULL;
+	int rc;
+
+	*len = 0;
+	if (!r)
+		return e ? e->code : RP_EINVAL;
+	memcpy(r->header, header, RP_SIGNER_HEADER_LEN);
+	rc = call(c, r, &res, e);
+	if (!rc)
+		rc = get_hex(res, "key_id", hex, RP_KEYID_LEN * 2, e);
+	if (!rc)
+		rc = get_hex(res, "signature", shex, 64 * 2, e);
+	if (!rc && (rp_unhex(hex, RP_KEYID_LEN * 2, key_id, RP_KEYID_LEN) ||
+		    rp_unhex(shex, 128, sig, 64)))
+		rc = rp_err_set(e, RP_EFORMAT, "signer response: signature");
+	if (!rc)
+		*len = 64;
+	json_decref(res);
+	free(r);
+	return rc;
+}

@@ -91,6 +91,23 @@ int rp_signer_revoke(struct rp_signer_client *c, const char *tenant,
 int rp_signer_crl(struct rp_signer_client *c, const char *tenant,
 		  struct rp_buf *out, struct rp_err *e) RP_WUR;
 
+/* The tenant's production image key (Ed25519; made on first use). */
+struct rp_signer_image_key {
+	char key_id[RP_KEYID_LEN * 2 + 1]; /* lower-case hex */
+	struct rp_buf pem;                 /* public key; rp_signer_image_key_free */
+};
+int rp_signer_image_key(struct rp_signer_client *c, const char *tenant,
+			struct rp_signer_image_key *out, struct rp_err *e) RP_WUR;
+void rp_signer_image_key_free(struct rp_signer_image_key *k);
+
+/* Sign a package's 256-byte header with the tenant's production image
+ * key: sig (RP_SIG_MAX bytes) gets the 64-byte Ed25519 signature, *len its
+ * length, key_id the key's id (raw bytes). */
+int rp_signer_sign_image(struct rp_signer_client *c, const char *tenant,
+			 const uint8_t header[RP_SIGNER_HEADER_LEN],
+			 uint8_t *sig, size_t *len,
+			 uint8_t key_id[RP_KEYID_LEN], struct rp_err *e) RP_WUR;
+
 /* Send a raw request and receive the raw response (tests and tools);
  * resp is initialised here (rp_buf_free). */
 int rp_signer_raw(struct rp_signer_client *c, const void *req, size_t len,

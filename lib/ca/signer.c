@@ -614,6 +614,103 @@ out:
 	return rc;
 }
 
+/* The tenant's production image key, made (Ed25519, 0600) on first use. */
+static int image_key(struct rp_signer *s, const char *tenant, struct rp_key **out,
+		     struct rp_err *e)
+{
+	char path[PATH_MAX];
+	struct rp_buf priv = { 0 };
+	struct rp_key *k = NULL;
+	int rc;
+
+	rc = tenant_dir(s, tenant, 1, e);
+	if (!rc)
+		rc = tpath(s, tenant, "image.key", path, e);
+	if (rc)
+		return rc;
+	if (access(path, F_OK) < 0 && errno == ENOENT) {
+		rc = rp_key_generate(RP_KEY_ED25519, &k, e);
+		if (!rc)
+			rc = rp_key_private_pem(k, &priv, e);
+		if (!rc)
+			rc = rp_file_write(path, priv.data, priv.len, 0600, 1, e);
+		rp_buf_free_wipe(&priv);
+		rp_key_free(k);
+		k = NULL;
+		if (rc)
+			return rp_err_prefix(e, "tenant '%s' image key", tenant);
+	}
+	rc = private_file(path, e);
+	if (!rc)
+		rc = rp_key_load_file(path, 1, &k, e);
+	if (!rc && rp_key_type(k) != RP_KEY_ED25519)
+		rc = rp_err_set(e, RP_EPOLICY, "not an Ed25519 key");
+	if (rc) {
+		rp_key_free(k);
+		return rp_err_prefix(e, "tenant '%s' image key", tenant);
+	}
+	*out = k;
+	return 0;
+}
+
+static int set_key(json_t *res, const struct rp_key *k, struct rp_err *e)
+{
+	char id[RP_KEYID_LEN * 2 + 1];
+	int rc;
+
+	rp_hex(rp_key_id(k), RP_KEYID_LEN, id);
+	rc = set_str(res, "key_id", id, e);
+	if (!rc)
+		rc = set_str(res, "algorithm", "ed25519", e);
+	return rc;
+}
+
+static int op_image_key(struct rp_signer *s, const struct rp_signer_req *r,
+			json_t *res, struct rp_err *e)
+{
+	struct rp_buf pem = { 0 };
+	struct rp_key *k = NULL;
+	int rc = image_key(s, r->tenant, &k, e);
+
+	if (!rc)
+		rc = rp_key_public_pem(k, &pem, e);
+	if (!rc)
+		rc = set_key(res, k, e);
+	if (!rc && json_object_set_new(res, "public_key",
+				       json_stringn((char *)pem.data, pem.len)))
+		rc = rp_err_set(e, RP_ENOMEM, "out of memory");
+	rp_buf_free(&pem);
+	rp_key_free(k);
+	return rc;
+}
+
+static int op_sign_image(struct rp_signer *s, const struct rp_signer_req *r,
+			 json_t *res, struct rp_err *e)
+{
+	char hex[RP_SIG_MAX * 2 + 1];
+	uint8_t sig[RP_SIG_MAX];
+	size_t len = 0;
+	struct rp_key *k = NULL;
+	int rc;
+
+	/* Only a package header: no signing oracle for other formats. */
+	if (memcmp(r->header, RP_SIGNER_HEADER_MAGIC, 8) != 0)
+		return rp_err_set(e, RP_EPOLICY, "header: not an image package header");
+	rc = image_key(s, r->tenant, &k, e);
+	if (!rc)
+		rc = rp_sign(k, r->header, RP_SIGNER_HEADER_LEN, sig, &len, e);
+	if (!rc && len != 64)
+		rc = rp_err_set(e, RP_ECRYPTO, "unexpected signature length");
+	if (!rc) {
+		rp_hex(sig, len, hex);
+		rc = set_key(res, k, e);
+	}
+	if (!rc)
+		rc = set_str(res, "signature", hex, e);
+	rp_key_free(k);
+	return rc;
+}
+
 /* An error response in resp (re-initialised). */
 static int err_resp(const struct rp_err *err, struct rp_buf *resp)
 {
@@ -666,6 +763,8 @@ int rp_signer_handle(struct rp_signer *s, const uint8_t *req, size_t len,
 	case RP_SIGNER_CA_CERT: rc = op_ca_cert(s, r, res, &e); break;
 	case RP_SIGNER_REVOKE: rc = op_revoke(s, r, res, &e); break;
 	case RP_SIGNER_CRL: rc = op_crl(s, r, res, &e); break;
+	case RP_SIGNER_IMAGE_KEY: rc = op_image_key(s, r, res, &e); break;
+	case RP_SIGNER_SIGN_IMAGE: rc = op_sign_image(s, r, res, &e); break;
 	}
 	if (rc) {
 		rp_err_prefix(&e, "%s", rp_signer_op_name(r->op));

@@ -12,6 +12,8 @@
  *   {"v":1,"op":"ca-cert","tenant":T}
  *   {"v":1,"op":"revoke","tenant":T,"serial":HEX32}
  *   {"v":1,"op":"crl","tenant":T}
+ *   {"v":1,"op":"image-key","tenant":T}
+ *   {"v":1,"op":"sign-image","tenant":T,"header":HEX512}
  *   -> {"v":1,"ok":true,"result":{...}} | {"v":1,"ok":false,"code":N,"error":S}
  * Requests are decoded strictly (unknown keys, keys of another op, wrong
  * types, out-of-range numbers, a wrong version are refused, naming the
@@ -25,6 +27,13 @@
  *   <keydir>/<tenant>/ca-<gen>.key   PKCS#8 PEM, 0600
  *   <keydir>/<tenant>/ca-<gen>.pem   the CA certificate, 0600
  *   <keydir>/<tenant>/revoked        "<serial hex> <revoked_at>\n" lines
+ *   <keydir>/<tenant>/image.key      the tenant's Ed25519 production image
+ *                                    key, PKCS#8 PEM, 0600 (made on first use)
+ *
+ * sign-image signs only what can be an image package header: exactly
+ * RP_SIGNER_HEADER_LEN bytes starting with the package magic "RAMPIMG\0",
+ * so the production key is no signing oracle for other formats (targets
+ * documents, certificates). The header travels as lower-case hex.
  */
 #ifndef RP_CA_SIGNER_H
 #define RP_CA_SIGNER_H
@@ -43,6 +52,8 @@
 #define RP_TENANT_MAX 64                 /* tenant id: [a-z0-9][a-z0-9-]* */
 #define RP_SIGNER_GEN_MAX 999            /* CA generations per tenant */
 #define RP_SIGNER_TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
+#define RP_SIGNER_HEADER_LEN 256         /* sign-image: a package header */
+#define RP_SIGNER_HEADER_MAGIC "RAMPIMG" /* 8 bytes with its NUL */
 
 /* Defaults of struct rp_signer_cfg. */
 #define RP_SIGNER_MAX_VALIDITY (7 * 86400LL)   /* device certificate */
@@ -57,6 +68,8 @@ enum rp_signer_op {
 	RP_SIGNER_CA_CERT,       /* "ca-cert" */
 	RP_SIGNER_REVOKE,        /* "revoke" */
 	RP_SIGNER_CRL,           /* "crl" */
+	RP_SIGNER_IMAGE_KEY,     /* "image-key" */
+	RP_SIGNER_SIGN_IMAGE,    /* "sign-image" */
 };
 
 /* The wire name of op, or NULL. */
@@ -70,6 +83,7 @@ struct rp_signer_req {
 	int64_t not_before;           /* issue */
 	int64_t not_after;            /* issue */
 	uint8_t serial[RP_SERIAL_LEN]; /* revoke */
+	uint8_t header[RP_SIGNER_HEADER_LEN]; /* sign-image */
 };
 
 /* 0 if s[0..len) is a tenant id: 1..RP_TENANT_MAX of [a-z0-9-], not

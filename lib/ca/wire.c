@@ -13,9 +13,11 @@ static const char *const op_names[] = {
 	[RP_SIGNER_CA_CERT] = "ca-cert",
 	[RP_SIGNER_REVOKE] = "revoke",
 	[RP_SIGNER_CRL] = "crl",
+	[RP_SIGNER_IMAGE_KEY] = "image-key",
+	[RP_SIGNER_SIGN_IMAGE] = "sign-image",
 };
 
-#define OP_LAST RP_SIGNER_CRL
+#define OP_LAST RP_SIGNER_SIGN_IMAGE
 
 const char *rp_signer_op_name(enum rp_signer_op op)
 {
@@ -82,6 +84,8 @@ int rp_signer_req_decode(const uint8_t *buf, size_t len,
 		"not_before", "not_after", NULL };
 	static const char *const k_revoke[] = { "v", "op", "tenant", "serial",
 		NULL };
+	static const char *const k_sign[] = { "v", "op", "tenant", "header",
+		NULL };
 	const char *const *allowed;
 	json_t *root = NULL, *v;
 	const char *s;
@@ -113,7 +117,8 @@ int rp_signer_req_decode(const uint8_t *buf, size_t len,
 	}
 	r->op = (enum rp_signer_op)op;
 	allowed = r->op == RP_SIGNER_ISSUE ? k_issue :
-		  r->op == RP_SIGNER_REVOKE ? k_revoke : k_tenant;
+		  r->op == RP_SIGNER_REVOKE ? k_revoke :
+		  r->op == RP_SIGNER_SIGN_IMAGE ? k_sign : k_tenant;
 	rc = rp_json_only_keys(root, allowed, "", e);
 	if (rc)
 		goto out;
@@ -154,6 +159,18 @@ int rp_signer_req_decode(const uint8_t *buf, size_t len,
 					RP_SERIAL_LEN * 2);
 			goto out;
 		}
+	} else if (r->op == RP_SIGNER_SIGN_IMAGE) {
+		rc = get_str(root, "header", &s, &slen, e);
+		if (rc)
+			goto out;
+		if (slen != RP_SIGNER_HEADER_LEN * 2 ||
+		    strspn(s, "0123456789abcdef") != slen ||
+		    rp_unhex(s, slen, r->header, RP_SIGNER_HEADER_LEN)) {
+			rc = rp_err_set(e, RP_EINVAL,
+					"header: not %d lower-case hex digits",
+					RP_SIGNER_HEADER_LEN * 2);
+			goto out;
+		}
 	}
 	rc = 0;
 out:
@@ -167,7 +184,7 @@ int rp_signer_req_encode(const struct rp_signer_req *r, struct rp_buf *out,
 			 struct rp_err *e)
 {
 	const char *name = rp_signer_op_name(r->op);
-	char hex[RP_SERIAL_HEX];
+	char hex[RP_SERIAL_HEX], hhex[RP_SIGNER_HEADER_LEN * 2 + 1];
 	json_t *o = NULL;
 	char *text = NULL;
 	struct rp_err tmp;
@@ -201,6 +218,10 @@ int rp_signer_req_encode(const struct rp_signer_req *r, struct rp_buf *out,
 	} else if (r->op == RP_SIGNER_REVOKE) {
 		rp_hex(r->serial, RP_SERIAL_LEN, hex);
 		if (json_object_set_new(o, "serial", json_string(hex)))
+			goto nomem;
+	} else if (r->op == RP_SIGNER_SIGN_IMAGE) {
+		rp_hex(r->header, RP_SIGNER_HEADER_LEN, hhex);
+		if (json_object_set_new(o, "header", json_string(hhex)))
 			goto nomem;
 	}
 	text = json_dumps(o, JSON_COMPACT);
