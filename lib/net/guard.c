@@ -28,6 +28,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -51,6 +52,7 @@
 
 #define TAG_NOTIFY 1u
 #define TAG_DNS 2u
+#define TAG_DNS_DONE 3u /* the resolver's eventfd, or its timer */
 #define TAG_PENDING 16u
 #define MMSG_MAX 64
 #define IOV_MAX_APP 1024 /* UIO_MAXIOV */
@@ -1152,6 +1154,8 @@ int rp_netguard_dispatch(struct rp_netguard *g, struct rp_err *e)
 				rc = recv_notify(g, e);
 		} else if (tag == TAG_DNS) {
 			rc = rp_netguard_on_dns(g, e);
+		} else if (tag == TAG_DNS_DONE) {
+			rc = rp_net_dns_collect(g, e);
 		} else if (tag >= TAG_PENDING &&
 			   tag < TAG_PENDING + RP_NET_PENDING_MAX) {
 			on_pending(g, (size_t)(tag - TAG_PENDING));
@@ -1205,12 +1209,14 @@ int rp_netguard_start(const struct rp_netguard_config *c,
 		rc = rp_err_set(e, RP_ENOMEM, "net guard: out of memory");
 		goto out;
 	}
-	g->notify_fd = g->netns_fd = g->dns_fd = g->ep_fd = -1;
+	g->notify_fd = g->netns_fd = g->dns_fd = g->ep_fd = g->timer_fd = -1;
 	for (i = 0; i < RP_NET_PENDING_MAX; i++)
 		g->pend[i].fd = g->pend[i].pidfd = -1;
 	g->p = c->policy;
 	g->resolve = c->resolve ? c->resolve : rp_net_getaddrinfo;
 	g->resolve_ctx = c->resolve_ctx;
+	g->resolve_timeout_ms = c->resolve_timeout_ms ? c->resolve_timeout_ms :
+				RP_NET_RESOLVE_TIMEOUT_MS;
 	rp_netcache_init(&g->cache);
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz)) {
 		rc = rp_err_errno(e, errno, "net guard: SECCOMP_GET_NOTIF_SIZES");
@@ -1267,8 +1273,19 @@ int rp_netguard_start(const struct rp_netguard_config *c,
 		rc = rp_err_errno(e, errno, "net guard: epoll");
 		goto out;
 	}
+	if ((rc = rp_net_resolver_new(g->resolve, g->resolve_ctx, &g->res))) {
+		rp_err_errno(e, -rc, "net guard: resolver");
+		goto out;
+	}
+	g->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (g->timer_fd < 0) {
+		rc = rp_err_errno(e, errno, "net guard: timerfd");
+		goto out;
+	}
 	if ((rc = watch(g, g->notify_fd, TAG_NOTIFY)) ||
-	    (rc = watch(g, g->dns_fd, TAG_DNS))) {
+	    (rc = watch(g, g->dns_fd, TAG_DNS)) ||
+	    (rc = watch(g, rp_net_resolver_fd(g->res), TAG_DNS_DONE)) ||
+	    (rc = watch(g, g->timer_fd, TAG_DNS_DONE))) {
 		rp_err_errno(e, -rc, "net guard: epoll_ctl");
 		goto out;
 	}
@@ -1304,6 +1321,8 @@ void rp_netguard_free(struct rp_netguard *g)
 		if (g->pend[i].kind != P_FREE)
 			pending_free(g, &g->pend[i]);
 	close_fd(&g->ep_fd);
+	rp_net_resolver_free(g->res);
+	close_fd(&g->timer_fd);
 	close_fd(&g->dns_fd);
 	close_fd(&g->netns_fd);
 	close_fd(&g->notify_fd);

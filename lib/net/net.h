@@ -117,8 +117,12 @@ struct rp_netguard_config {
 	const struct rp_netpolicy *policy; /* must outlive the guard */
 	int notify_fd;     /* seccomp listener; dup'd, caller keeps its own */
 	int netns_fd;      /* the app's network namespace; dup'd */
-	rp_net_resolve_fn resolve; /* NULL: getaddrinfo on the host */
+	rp_net_resolve_fn resolve; /* NULL: getaddrinfo on the host. Called
+				      from the guard's resolver thread, never
+				      the caller's loop; ctx must outlive the
+				      guard and tolerate that thread */
 	void *resolve_ctx;
+	unsigned resolve_timeout_ms; /* 0: RP_NET_RESOLVE_TIMEOUT_MS */
 };
 
 #define RP_NET_STUB_PORT 53
@@ -126,6 +130,10 @@ struct rp_netguard_config {
 #define RP_NET_ALLOW_SECS 600   /* how long an answered address stays allowed */
 #define RP_NET_PENDING_MAX 32   /* blocking connects/sends in flight per app */
 #define RP_NET_PAYLOAD_MAX 65536 /* bytes of one trapped send */
+#define RP_NET_DNS_INFLIGHT 8    /* stub questions waiting for the host
+				    resolver per app; beyond: SERVFAIL */
+#define RP_NET_DNS_WORKERS 2     /* resolver threads per app, on demand */
+#define RP_NET_RESOLVE_TIMEOUT_MS 5000 /* then the stub answers SERVFAIL */
 
 /* Start guarding an app. Creates the DNS stub socket inside the app's
  * namespace (bringing its loopback up if needed). *out owns its fds; free
@@ -140,8 +148,8 @@ int rp_netguard_new(const struct rp_netpolicy *p, int notify_fd, int netns_fd,
 /* The one descriptor an event loop polls for reading (an epoll set of the
  * listener, the DNS stub and the sockets of blocking connects in flight);
  * call rp_netguard_dispatch when it is readable. dispatch serves what is
- * ready and never blocks on the app or the network, except that a DNS
- * answer for an allowed name waits for the host resolver (see DESIGN.md).
+ * ready and never blocks on the app, the network or the host resolver
+ * (names are resolved by a worker thread per guard, see DESIGN.md).
  * Errors returned concern the guard itself (the listener is gone: the app
  * exited); a bad request is answered, counted and never an error. */
 int rp_netguard_fd(const struct rp_netguard *g);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -153,55 +154,45 @@ int rp_net_getaddrinfo(void *ctx, const char *name, int family,
 	return 0;
 }
 
-/* Decide and build the answer to one query. */
-static size_t answer(struct rp_netguard *g, const uint8_t *in, size_t inlen,
-		     uint8_t *out, size_t cap)
+/* Arm the timer for the earliest deadline (0: disarm). */
+static void arm(struct rp_netguard *g, uint64_t at_ms)
 {
-	struct rp_netaddr addrs[RP_NET_ANSWERS_MAX];
+	struct itimerspec its;
+
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = (time_t)(at_ms / 1000u);
+	its.it_value.tv_nsec = (long)(at_ms % 1000u) * 1000000L;
+	if (at_ms == 0)
+		its.it_value.tv_nsec = 0;
+	(void)timerfd_settime(g->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+	g->timer_at = at_ms;
+}
+
+/* The answer to a question the resolver finished (or gave up on). */
+static size_t resolved(struct rp_netguard *g, const struct rp_net_dnsjob *j,
+		       uint8_t *out, size_t cap)
+{
 	uint16_t ports[RP_NET_RULES_MAX];
-	struct rp_dns_query q;
 	struct rp_err e;
-	size_t n = 0, nports, olen = 0, i, k;
-	int rcode, rc, family;
+	size_t nports, olen = 0, i, k, n = j->n;
+	int rcode;
 	uint64_t until;
 
 	rp_err_clear(&e);
-	rc = rp_dns_parse_query(in, inlen, &q, &rcode, &e);
-	if (rc) {
-		if (inlen < RP_DNS_HDR || (q.flags & 0x8000))
-			return 0; /* not even a query header: drop */
-		g->st.dns_refused++;
-		goto build;
-	}
-	family = q.qtype == RP_DNS_A ? AF_INET :
-		 q.qtype == RP_DNS_AAAA ? AF_INET6 : 0;
-	nports = rp_netpolicy_name(g->p, q.name, q.name_len, ports,
-				   RP_NET_RULES_MAX);
-	if (nports == 0) {
-		rcode = RP_DNS_NXDOMAIN;
-		rp_net_refused(g, "dns %.100s", q.name);
-		g->st.dns_refused++;
-		goto build;
-	}
-	if (q.qclass != 1 || !family) {
-		rcode = RP_DNS_REFUSED;
-		g->st.dns_refused++;
-		goto build;
-	}
-	rc = g->resolve(g->resolve_ctx, q.name, family, addrs,
-			RP_NET_ANSWERS_MAX, &n);
-	if (rc) {
-		rcode = rc == RP_EPOLICY ? RP_DNS_NXDOMAIN : RP_DNS_SERVFAIL;
+	if (j->rc) {
+		rcode = j->rc == RP_EPOLICY ? RP_DNS_NXDOMAIN : RP_DNS_SERVFAIL;
 		n = 0;
 		g->st.dns_refused++;
 		goto build;
 	}
+	nports = rp_netpolicy_name(g->p, j->q.name, j->q.name_len, ports,
+				   RP_NET_RULES_MAX);
 	until = rp_net_now() + RP_NET_ALLOW_SECS;
 	for (i = 0; i < n; i++) {
-		if (addrs[i].family != family)
+		if (j->addrs[i].family != j->family)
 			continue;
 		for (k = 0; k < nports && k < RP_NET_RULES_MAX; k++) {
-			struct rp_netaddr a = addrs[i];
+			struct rp_netaddr a = j->addrs[i];
 
 			a.port = ports[k];
 			rp_netcache_add(&g->cache, &a, until);
@@ -210,10 +201,93 @@ static size_t answer(struct rp_netguard *g, const uint8_t *in, size_t inlen,
 	rcode = RP_DNS_NOERROR;
 	g->st.dns_answered++;
 build:
-	if (rp_dns_build_response(&q, rcode, addrs, n, RP_NET_DNS_TTL, out, cap,
-				  &olen, &e))
+	if (rp_dns_build_response(&j->q, rcode, j->addrs, n, RP_NET_DNS_TTL,
+				  out, cap, &olen, &e))
 		return 0;
 	return olen;
+}
+
+/* Decide one query: build the answer now, or (an allowed name) hand it
+ * to the resolver worker and return 0 with *deferred set. */
+static size_t answer(struct rp_netguard *g, const uint8_t *in, size_t inlen,
+		     const struct sockaddr_storage *from, socklen_t flen,
+		     uint8_t *out, size_t cap, int *deferred)
+{
+	struct rp_net_dnsjob j;
+	uint16_t ports[RP_NET_RULES_MAX];
+	struct rp_err e;
+	size_t nports, olen = 0;
+	int rcode, rc, family;
+
+	*deferred = 0;
+	rp_err_clear(&e);
+	memset(&j, 0, sizeof(j));
+	rc = rp_dns_parse_query(in, inlen, &j.q, &rcode, &e);
+	if (rc) {
+		if (inlen < RP_DNS_HDR || (j.q.flags & 0x8000))
+			return 0; /* not even a query header: drop */
+		g->st.dns_refused++;
+		goto build;
+	}
+	family = j.q.qtype == RP_DNS_A ? AF_INET :
+		 j.q.qtype == RP_DNS_AAAA ? AF_INET6 : 0;
+	nports = rp_netpolicy_name(g->p, j.q.name, j.q.name_len, ports,
+				   RP_NET_RULES_MAX);
+	if (nports == 0) {
+		rcode = RP_DNS_NXDOMAIN;
+		rp_net_refused(g, "dns %.100s", j.q.name);
+		g->st.dns_refused++;
+		goto build;
+	}
+	if (j.q.qclass != 1 || !family) {
+		rcode = RP_DNS_REFUSED;
+		g->st.dns_refused++;
+		goto build;
+	}
+	memcpy(&j.from, from, flen);
+	j.flen = flen;
+	memcpy(j.name, j.q.name, sizeof(j.name));
+	j.family = family;
+	j.deadline_ms = rp_net_now_ms() + g->resolve_timeout_ms;
+	if (rp_net_resolver_submit(g->res, &j) == 0) {
+		if (g->timer_at == 0 || j.deadline_ms < g->timer_at)
+			arm(g, j.deadline_ms);
+		*deferred = 1;
+		return 0;
+	}
+	/* RP_NET_DNS_INFLIGHT questions already wait: the host resolver is
+	 * not keeping up, so say so rather than queue without bound. */
+	rcode = RP_DNS_SERVFAIL;
+	g->st.dns_refused++;
+build:
+	if (rp_dns_build_response(&j.q, rcode, NULL, 0, RP_NET_DNS_TTL, out,
+				  cap, &olen, &e))
+		return 0;
+	return olen;
+}
+
+int rp_net_dns_collect(struct rp_netguard *g, struct rp_err *e)
+{
+	struct rp_net_dnsjob done[RP_NET_DNS_INFLIGHT];
+	uint8_t out[RP_DNS_UDP_MAX];
+	uint64_t next, exp;
+	size_t n, i, olen;
+
+	(void)e;
+	if (read(g->timer_fd, &exp, sizeof(exp)) < 0) {
+		/* EAGAIN: woken by the worker, not the timer */
+	}
+	n = rp_net_resolver_collect(g->res, done, RP_NET_DNS_INFLIGHT,
+				    rp_net_now_ms(), &next);
+	arm(g, next);
+	for (i = 0; i < n; i++) {
+		olen = resolved(g, &done[i], out, sizeof(out));
+		if (olen)
+			(void)sendto(g->dns_fd, out, olen, MSG_DONTWAIT,
+				     (struct sockaddr *)&done[i].from,
+				     done[i].flen);
+	}
+	return 0;
 }
 
 int rp_netguard_on_dns(struct rp_netguard *g, struct rp_err *e)
@@ -223,7 +297,7 @@ int rp_netguard_on_dns(struct rp_netguard *g, struct rp_err *e)
 	socklen_t flen;
 	ssize_t got;
 	size_t olen;
-	int i;
+	int i, deferred;
 
 	/* A bounded batch per wakeup, so one app cannot starve the loop. */
 	for (i = 0; i < 16; i++) {
@@ -237,7 +311,8 @@ int rp_netguard_on_dns(struct rp_netguard *g, struct rp_err *e)
 		}
 		if ((size_t)got > sizeof(in))
 			continue; /* oversized: drop */
-		olen = answer(g, in, (size_t)got, out, sizeof(out));
+		olen = answer(g, in, (size_t)got, &from, flen, out,
+			      sizeof(out), &deferred);
 		if (olen)
 			(void)sendto(g->dns_fd, out, olen, MSG_DONTWAIT,
 				     (struct sockaddr *)&from, flen);

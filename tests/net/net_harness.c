@@ -1,7 +1,11 @@
 /* Test-only: run a command the way rampartd runs an app's network, without
  * the rest of the compartment, and guard it with lib/net.
  *
- *   net_harness MANIFEST [--host NAME=ADDR]... -- CMD [ARG]...
+ *   net_harness MANIFEST [--host NAME=ADDR]... [--slow NAME=MS]...
+ *               [--resolve-timeout MS] -- CMD [ARG]...
+ *
+ * --slow makes resolving NAME take MS milliseconds (a slow host resolver);
+ * --resolve-timeout sets the guard's resolve_timeout_ms.
  *
  * The child enters new mount and network namespaces (only loopback),
  * sees /etc/resolv.conf pointing at the guard's stub on 127.0.0.1, and
@@ -25,9 +29,11 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/file.h"
+#include "base/num.h"
 #include "format/manifest.h"
 #include "net/net.h"
 
@@ -38,9 +44,16 @@ struct host {
 	struct rp_netaddr a;
 };
 
+struct slow {
+	const char *name;
+	uint64_t ms;
+};
+
 struct table {
 	struct host h[HOSTS_MAX];
 	size_t n;
+	struct slow s[HOSTS_MAX];
+	size_t ns;
 };
 
 static int table_resolve(void *ctx, const char *name, int family,
@@ -50,6 +63,16 @@ static int table_resolve(void *ctx, const char *name, int family,
 	size_t i;
 
 	*n = 0;
+	for (i = 0; i < t->ns; i++)
+		if (strcasecmp(t->s[i].name, name) == 0) {
+			struct timespec ts = {
+				.tv_sec = (time_t)(t->s[i].ms / 1000),
+				.tv_nsec = (long)(t->s[i].ms % 1000) * 1000000L,
+			};
+
+			while (nanosleep(&ts, &ts) && errno == EINTR)
+				;
+		}
 	for (i = 0; i < t->n && *n < cap; i++)
 		if (strcasecmp(t->h[i].name, name) == 0 &&
 		    t->h[i].a.family == family)
@@ -134,6 +157,8 @@ int main(int argc, char **argv)
 	struct rp_err e;
 	int tell[2], go[2], i, rfd, nfd, status = 0, pidfd, lfd = -1, nsfd;
 	char path[64];
+	unsigned timeout_ms = 0;
+	uint64_t ms;
 	pid_t pid;
 
 	rp_err_clear(&e);
@@ -143,6 +168,28 @@ int main(int argc, char **argv)
 	}
 	for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		char *eq;
+
+		if (strcmp(argv[i], "--resolve-timeout") == 0 && i + 1 < argc) {
+			if (rp_parse_u64z(argv[i + 1], 600000, &ms)) {
+				fprintf(stderr, "net_harness: bad timeout\n");
+				return 2;
+			}
+			timeout_ms = (unsigned)ms;
+			i++;
+			continue;
+		}
+		if (strcmp(argv[i], "--slow") == 0 && i + 1 < argc &&
+		    (eq = strchr(argv[i + 1], '=')) && t.ns < HOSTS_MAX) {
+			*eq = '\0';
+			t.s[t.ns].name = argv[i + 1];
+			if (rp_parse_u64z(eq + 1, 600000, &t.s[t.ns].ms)) {
+				fprintf(stderr, "net_harness: bad delay\n");
+				return 2;
+			}
+			t.ns++;
+			i++;
+			continue;
+		}
 
 		if (strcmp(argv[i], "--host") != 0 || i + 1 >= argc ||
 		    !(eq = strchr(argv[i + 1], '=')) || t.n >= HOSTS_MAX) {
@@ -201,6 +248,7 @@ int main(int argc, char **argv)
 	c.netns_fd = nsfd;
 	c.resolve = table_resolve;
 	c.resolve_ctx = &t;
+	c.resolve_timeout_ms = timeout_ms;
 	if (rp_netguard_start(&c, &g, &e)) {
 		fprintf(stderr, "net_harness: %s\n", e.msg);
 		kill(pid, SIGKILL);

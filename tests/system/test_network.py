@@ -59,7 +59,7 @@ class Run:
 @pytest.fixture
 def app(tmp_path):
     """app(capabilities, cmd, hosts={}) runs cmd under the guard."""
-    def run(caps, cmd, hosts=None, timeout=60):
+    def run(caps, cmd, hosts=None, timeout=60, extra=()):
         manifest = {
             "SchemaVersion": 1, "Name": "nettest",
             "ComponentId": "11111111-2222-3333-4444-555555555555",
@@ -71,6 +71,7 @@ def app(tmp_path):
         args = [HARNESS, str(mpath)]
         for name, addr in (hosts or {}).items():
             args += ["--host", f"{name}={addr}"]
+        args += list(extra)
         p = subprocess.run(args + ["--"] + cmd, capture_output=True, text=True,
                            timeout=timeout)
         return Run(p)
@@ -174,6 +175,44 @@ def test_blocking_connect(app, tmp_path):
         r = app({"AllowedConnections": [f"allowed.test:{port}"]}, [PY, "-c", code],
                 hosts={"allowed.test": "127.0.0.1"})
         assert r.code == 0 and r.out.startswith("HTTP/1.0 200 OK"), r
+
+
+def test_slow_resolver_does_not_stall_the_guard(app, tmp_path):
+    """Names resolve off the guard's loop: while the host resolver sits on
+    one question, the same app's other questions and connects are served,
+    and the slow question gets SERVFAIL once the timeout passes."""
+    with http_server(tmp_path) as (port, _):
+        code = (
+            "import socket, struct, time\n"
+            "def q(i, name):\n"
+            "    b = struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0)\n"
+            "    for l in name.split('.'):\n"
+            "        b += bytes([len(l)]) + l.encode()\n"
+            "    return b + b'\\0' + struct.pack('>HH', 1, 1)\n"
+            "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "t0 = time.monotonic()\n"
+            "u.sendto(q(4242, 'slow.test'), ('127.0.0.1', 53))\n"
+            "time.sleep(0.1)\n"
+            f"s = socket.create_connection(('fast.test', {port}), timeout=20)\n"
+            "s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n')\n"
+            "head = s.recv(15).decode()\n"
+            "t1 = time.monotonic() - t0\n"
+            "u.settimeout(20)\n"
+            "r, _ = u.recvfrom(512)\n"
+            "t2 = time.monotonic() - t0\n"
+            "i, fl = struct.unpack('>HH', r[:4])\n"
+            "print(head, round(t1, 2), round(t2, 2), i, fl & 15)\n")
+        r = app({"AllowedConnections": [f"fast.test:{port}", "slow.test:80"]},
+                [PY, "-c", code],
+                hosts={"fast.test": "127.0.0.1", "slow.test": "127.0.0.2"},
+                extra=["--slow", "slow.test=6000", "--resolve-timeout", "1500"])
+        assert r.code == 0, r
+        head, t1, t2, qid, rcode = r.out.split()[-5:]
+        assert r.out.startswith("HTTP/1.0 200 OK"), r
+        assert float(t1) < 1.4, r          # served while slow.test waited
+        assert 1.4 <= float(t2) < 5.0, r   # the timeout, not the resolver
+        assert int(qid) == 4242 and int(rcode) == 2, r  # SERVFAIL
+        assert r.dns_refused >= 1, r
 
 
 def test_tcp_server_port(app):
