@@ -239,6 +239,8 @@ out:
 			d->dying = a->next;
 			rpd_app_free(a);
 		}
+		/* The apps' groups are gone: their empty parent goes too. */
+		rp_sandbox_cgroup_parent_remove(d->cfg.cgroup_parent);
 		rp_reports_close(&d->reports);
 		if (d->ev_sigterm)
 			event_free(d->ev_sigterm);

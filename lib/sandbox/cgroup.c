@@ -155,3 +155,15 @@ void sb_cgroup_remove(struct rp_sandbox_child *c)
 	c->cgroup_version = 0;
 	c->cgroup[0] = '\0';
 }
+
+void rp_sandbox_cgroup_parent_remove(const char *parent)
+{
+	char root[256];
+
+	if (!parent || !parent[0] || strchr(parent, '/') ||
+	    !strcmp(parent, ".") || !strcmp(parent, ".."))
+		return;
+	if (sb_cg2_detect(root, sizeof(root)) == 0)
+		sb_cg2_remove_parent(root, parent);
+	sb_cg1_remove_parent(parent);
+}

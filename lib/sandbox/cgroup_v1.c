@@ -35,7 +35,10 @@ static int make(const char *ctrl, const char *rel, char *dir, size_t cap,
 	 * is running: refuse rather than kill it. */
 	if (rmdir(dir) < 0 && errno != ENOENT)
 		return rp_err_errno(e, errno, "cgroup: %s (already running?)", dir);
-	if (mkdir(dir, 0755) < 0)
+	/* ENOENT: another process's rp_sandbox_cgroup_parent_remove took
+	 * the empty parent between the two mkdirs: make it again, once. */
+	if (mkdir(dir, 0755) < 0 &&
+	    (errno != ENOENT || sb_cg_mkdir(parent, e) || mkdir(dir, 0755) < 0))
 		return rp_err_errno(e, errno, "cgroup: mkdir %s", dir);
 	return 0;
 }
@@ -107,4 +110,15 @@ void sb_cg1_remove(const char *rel)
 	for (i = 0; ctrls[i]; i++)
 		if (!dir_of(ctrls[i], rel, dir, sizeof(dir)))
 			sb_cg_kill_rmdir(dir, 0);
+}
+
+void sb_cg1_remove_parent(const char *parent)
+{
+	static const char *const ctrls[] = { "memory", "pids", "cpu", NULL };
+	char dir[512];
+	size_t i;
+
+	for (i = 0; ctrls[i]; i++)
+		if (!dir_of(ctrls[i], parent, dir, sizeof(dir)))
+			(void)rmdir(dir); /* EBUSY: another user's groups */
 }

@@ -93,7 +93,11 @@ int sb_cg2_create(const char *root, const struct rp_sandbox_spec *s,
 	 * is running: refuse rather than kill it. */
 	if (rmdir(dir) < 0 && errno != ENOENT)
 		return rp_err_errno(e, errno, "cgroup: %s (already running?)", dir);
-	if (mkdir(dir, 0755) < 0)
+	if (mkdir(dir, 0755) < 0 &&
+	    (errno != ENOENT || sb_cg_mkdir(parent, e) ||
+	     sb_cg_write(parent, "cgroup.subtree_control",
+			 cpu ? "+memory +pids +cpu" : "+memory +pids", e) ||
+	     mkdir(dir, 0755) < 0))
 		return rp_err_errno(e, errno, "cgroup: mkdir %s", dir);
 	(void)snprintf(val, sizeof(val), "%llu", (unsigned long long)s->memory_kb * 1024);
 	if ((rc = sb_cg_write(dir, "memory.max", val, e)))
@@ -125,4 +129,12 @@ void sb_cg2_remove(const char *root, const char *rel)
 
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", root, rel) < sizeof(dir))
 		sb_cg_kill_rmdir(dir, 1);
+}
+
+void sb_cg2_remove_parent(const char *root, const char *parent)
+{
+	char dir[512];
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", root, parent) < sizeof(dir))
+		(void)rmdir(dir); /* EBUSY: still has groups */
 }

@@ -98,6 +98,13 @@ int rp_sandbox_spawn(const struct rp_sandbox_spec *s,
  * Accepts a zeroed child (fds -1), and a child already cleaned up. */
 void rp_sandbox_cleanup(struct rp_sandbox_child *c);
 
+/* Remove the empty parent group <cgroup_parent> under each controller
+ * (v2 and v1), e.g. when rampartd stops. A parent that still holds
+ * groups (EBUSY: another app or another user of the same parent) or is
+ * already gone is left alone; nothing is killed. A parent that is not one
+ * plain path component is ignored. */
+void rp_sandbox_cgroup_parent_remove(const char *parent);
+
 /* The uid and gid an app has inside its compartment. */
 #define RP_SANDBOX_APP_ID 1000
 

@@ -94,9 +94,11 @@ int sb_cg1_create(const struct rp_sandbox_spec *s, const char *rel,
 		  struct rp_err *e) RP_WUR;
 int sb_cg1_join(const char *rel, pid_t pid, struct rp_err *e) RP_WUR;
 void sb_cg1_remove(const char *rel);
+void sb_cg1_remove_parent(const char *parent);
 int sb_cg2_detect(char *root, size_t cap);
 int sb_cg2_create(const char *root, const struct rp_sandbox_spec *s,
 		  const char *rel, int *dirfd, struct rp_err *e) RP_WUR;
 void sb_cg2_remove(const char *root, const char *rel);
+void sb_cg2_remove_parent(const char *root, const char *parent);
 
 #endif

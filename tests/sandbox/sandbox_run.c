@@ -76,6 +76,7 @@ static int run_once(const struct rp_sandbox_spec *s, uint64_t *us)
 	while (waitid(P_PIDFD, (id_t)c.pidfd, &si, WEXITED) < 0 && errno == EINTR)
 		;
 	rp_sandbox_cleanup(&c);
+	rp_sandbox_cgroup_parent_remove(s->cgroup_parent);
 	if (si.si_code == CLD_EXITED)
 		status = si.si_status;
 	else

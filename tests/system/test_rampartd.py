@@ -745,3 +745,25 @@ def test_bad_config_refused(work):
         assert p.returncode == 1 and "config" in p.stderr, (cfg, p.stderr)
     p = subprocess.run([RAMPARTD], capture_output=True, text=True)
     assert p.returncode == 2
+
+
+def cgroup_dirs(parent):
+    """Every directory named parent under the cgroup hierarchies."""
+    root = pathlib.Path("/sys/fs/cgroup")
+    found = [root / parent] + [c / parent for c in root.iterdir() if c.is_dir()]
+    return [str(p) for p in found if p.is_dir()]
+
+
+@needs_root
+def test_cgroup_parent_removed_at_stop(work, keys):
+    """The apps' parent group does not outlive rampartd."""
+    parent = f"rampart-test-stop{os.getpid()}"
+    d = Daemon(work, config={"cgroup_parent": parent}).start()
+    try:
+        d.rp("device", "enable-development", "--trust-key", keys["dev_pub"])
+        assert d.rp("device", "sideload", "deploy", pack(work, keys, A, ["hello"])).code == 0
+        d.wait_log(A, "probe: started, mode hello")
+        assert cgroup_dirs(parent), "the app runs in no group under the parent"
+    finally:
+        assert d.stop() == 0, d.log.read_text()
+    assert cgroup_dirs(parent) == []
