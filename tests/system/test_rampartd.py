@@ -767,3 +767,88 @@ def test_cgroup_parent_removed_at_stop(work, keys):
     finally:
         assert d.stop() == 0, d.log.read_text()
     assert cgroup_dirs(parent) == []
+
+
+# ---- rampart-verify misbehaving ----------------------------------------------
+
+VERIFY = pathlib.Path(RAMPARTD).parent / "rampart-verify" if RAMPARTD else None
+
+
+def verify_stand_in(work):
+    """A verify_helper that runs the real one, except for `image` and
+    `extract` when <work>/verify-mode says hang or crash. It runs with no
+    environment, so every program is named by its path."""
+    mode = work / "verify-mode"
+    mode.write_text("ok")
+    script = work / "verify-stand-in"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"m=$(/bin/cat {mode})\n"
+        'case "$1" in image|extract)\n'
+        '  case "$m" in\n'
+        "    hang) exec /bin/sleep 600 ;;\n"
+        "    crash) kill -SEGV $$ ;;\n"
+        "  esac ;;\n"
+        "esac\n"
+        f'exec {VERIFY} "$@"\n')
+    script.chmod(0o755)
+    return script, mode
+
+
+@needs_root
+def test_verify_helper_hangs_or_crashes(work, keys):
+    """A helper that hangs is killed after verify_timeout_ms and one that
+    dies is reported; either way the install is refused with a clear error,
+    the installed version keeps running and rampartd keeps serving."""
+    script, mode = verify_stand_in(work)
+    d = Daemon(work, config={"verify_helper": str(script), "verify_timeout_ms": 1500}).start()
+    try:
+        d.rp("device", "enable-development", "--trust-key", keys["dev_pub"])
+        assert d.rp("device", "sideload", "deploy", pack(work, keys, A, ["hello"])).code == 0
+        d.wait_state(A, "running")
+        pid = d.app(A)["pid"]
+        v2 = pack(work, keys, A, ["hello"], version="2.0.0")
+
+        mode.write_text("hang")
+        t0 = time.monotonic()
+        r = d.rp("device", "sideload", "deploy", v2)
+        took = time.monotonic() - t0
+        assert r.code != 0 and "rampart-verify: no answer within 1500 ms; killed" in r.err, r
+        assert 1.4 < took < 10, took
+        assert not subprocess.run(["pgrep", "-f", "sleep 600"], capture_output=True).stdout
+
+        mode.write_text("crash")
+        r = d.rp("device", "sideload", "deploy", v2)
+        assert r.code != 0 and "rampart-verify: killed by signal 11" in r.err, r
+
+        assert d.alive()
+        st = d.app(A)
+        assert st["version"] == "1.0.0" and st["state"] == "running" and st["pid"] == pid
+        assert not list((d.state / "apps").glob(".*")), list((d.state / "apps").iterdir())
+        assert d.rp("device", "show", "--json").code == 0
+
+        mode.write_text("ok")
+        assert d.rp("device", "sideload", "deploy", v2).code == 0
+        wait_for(lambda: d.app(A)["version"] == "2.0.0", what="the update")
+    finally:
+        d.stop()
+
+
+def test_verify_helper_missing_or_wrong(work):
+    """A verify_helper that is missing or is not rampart-verify stops
+    rampartd at start, saying which."""
+    def start(helper):
+        (work / "cfg.json").write_text(json.dumps({"verify_helper": helper}))
+        return subprocess.run([RAMPARTD, "--state-dir", work / "s", "--config", work / "cfg.json",
+                               "--socket", work / "s.sock", "--foreground"],
+                              capture_output=True, text=True, timeout=30)
+    p = start("/nonexistent/rampart-verify")
+    assert p.returncode == 1, p.stderr
+    assert "verify_helper /nonexistent/rampart-verify: No such file or directory" in p.stderr
+    (work / "notexec").write_text("")
+    p = start(str(work / "notexec"))
+    assert p.returncode == 1 and "Permission denied" in p.stderr, p.stderr
+    p = start("/bin/false")
+    assert p.returncode == 1 and "rampart-verify" in p.stderr, p.stderr
+    p = start("relative/rampart-verify")
+    assert p.returncode == 1 and "must be an absolute path" in p.stderr, p.stderr
