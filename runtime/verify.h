@@ -48,6 +48,12 @@ int rpv_device_key(const char *state_dir, json_t **out,
 		   struct rp_err *e) RP_WUR;
 int rpv_key_id(const char *pem_path, json_t **out, struct rp_err *e) RP_WUR;
 
+/* Confine the calling process for good: no_new_privs and a seccomp
+ * allow-list of file I/O, memory (never executable), randomness and time
+ * (verify_confine.c; the list is in docs/DESIGN.md). Called by
+ * rampart-verify's main before any command reads its input. */
+int rpv_confine(struct rp_err *e) RP_WUR;
+
 /* rp_code <-> exit status (shared by both ends, hence inline): -errno below 125 is itself, RP_EFORMAT..
  * RP_EUSAGE are 201..206, anything else 125 (RP_EIO on the way back). */
 static inline int rpv_exit_status(int code)

@@ -52,6 +52,11 @@ int main(int argc, char **argv)
 	int rc, i = 2;
 
 	rp_err_clear(&e);
+	/* Confined before any command reads a byte of its input. */
+	if ((rc = rpv_confine(&e))) {
+		fprintf(stderr, "rampart-verify: %s\n", e.msg);
+		return rpv_exit_status(rc);
+	}
 	if (strcmp(cmd, "image") == 0 || strcmp(cmd, "extract") == 0) {
 		int want = strcmp(cmd, "image") == 0 ? 1 : 2;
 

@@ -852,3 +852,23 @@ def test_verify_helper_missing_or_wrong(work):
     assert p.returncode == 1 and "rampart-verify" in p.stderr, p.stderr
     p = start("relative/rampart-verify")
     assert p.returncode == 1 and "must be an absolute path" in p.stderr, p.stderr
+
+
+def test_verify_helper_confines_itself_first(work):
+    """rampart-verify sets no_new_privs and loads its seccomp filter before
+    it opens its input; afterwards exec and sockets fail."""
+    if not shutil.which("strace"):
+        pytest.skip("strace not installed")
+    pem = work / "k.pem"
+    pem.write_text("not a key\n")
+    p = subprocess.run(["strace", "-f", "-e", "trace=prctl,seccomp,openat,socket,execve",
+                        "-o", work / "trace", VERIFY, "key-id", pem],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0, p
+    lines = (work / "trace").read_text().splitlines()
+    idx = lambda s: next(i for i, l in enumerate(lines) if s in l)
+    nnp = idx("PR_SET_NO_NEW_PRIVS, 1")
+    filt = idx("filter=")
+    opened = idx(f'openat(AT_FDCWD, "{pem}"')
+    assert nnp < filt < opened, lines
+    assert not any("socket(" in l or "execve(" in l for l in lines[filt:]), lines
