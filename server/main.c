@@ -17,6 +17,7 @@
 #include "service/db.h"
 #include "service/http.h"
 #include "service/identity.h"
+#include "service/images.h"
 #include "service/model.h"
 
 static void usage(FILE *f)
@@ -29,10 +30,13 @@ static void usage(FILE *f)
 		"        write its first API token to FILE (mode 0600, never overwritten)\n"
 		"  serve --db URL --cert CERT --key KEY [--listen HOST:PORT] [--client-ca CA]\n"
 		"        [--keys DIR [--signer PATH] [--cert-validity SECONDS]]\n"
+		"        [--data DIR [--max-image-mb N]]\n"
 		"        answer the HTTPS API (TLS 1.3 only; default 127.0.0.1:8443);\n"
 		"        with --keys, spawn rampart-signer (default: next to this program)\n"
 		"        on the tenants' CA key directory DIR for device certificates\n"
-		"        (valid 86400 s by default, at most the signer's maximum)\n"
+		"        (valid 86400 s by default, at most the signer's maximum);\n"
+		"        with --data, store uploaded images under DIR/images (uploads of\n"
+		"        at most N MiB, default 64; production signing needs --keys)\n"
 		"  routes\n"
 		"        print the API's routes, one 'METHOD PATH' a line\n\n"
 		"URL: sqlite:PATH or PATH (SQLite), or postgresql://... (libpq).\n");
@@ -131,6 +135,8 @@ static int cmd_serve(int argc, char **argv)
 		{ "keys", required_argument, NULL, 'K' },
 		{ "signer", required_argument, NULL, 's' },
 		{ "cert-validity", required_argument, NULL, 'V' },
+		{ "data", required_argument, NULL, 'D' },
+		{ "max-image-mb", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -138,6 +144,8 @@ static int cmd_serve(int argc, char **argv)
 	const char *ca = NULL, *keys = NULL, *signer = NULL;
 	char signer_path[4096];
 	uint64_t validity = RP_CERT_VALIDITY_DEFAULT;
+	uint64_t image_mb = RP_IMAGE_MAX_DEFAULT / (1024 * 1024);
+	const char *data = NULL;
 	struct rp_model m = { NULL };
 	struct rp_tls *tls = NULL;
 	struct rp_http *http = NULL;
@@ -164,6 +172,15 @@ static int cmd_serve(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'D': data = optarg; break;
+		case 'M':
+			if (rp_parse_u64z(optarg, RP_IMAGE_MAX_LIMIT / (1024 * 1024), &image_mb) ||
+			    image_mb < 1) {
+				fprintf(stderr, "rampart-server: --max-image-mb: 1 to %llu\n",
+					(unsigned long long)(RP_IMAGE_MAX_LIMIT / (1024 * 1024)));
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -174,6 +191,14 @@ static int cmd_serve(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	m.cert_validity = (int64_t)validity;
+	m.image_max = image_mb * 1024 * 1024;
+	if (data) {
+		if (rp_images_prepare(data, &e)) {
+			ret = fail(&e);
+			goto out;
+		}
+		m.data_dir = data;
+	}
 	if (keys) {
 		if (!signer) {
 			if (default_signer(signer_path, sizeof(signer_path))) {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/num.h"
 #include "service/api.h"
 
 /* Parse buf as one object with only `keys`. *out owned by the caller. */
@@ -251,4 +252,126 @@ int rp_api_decode_empty(const uint8_t *buf, size_t len, struct rp_err *e)
 	rc = object(buf, len, keys, &o, e);
 	json_decref(o);
 	return rc;
+}
+
+int rp_api_decode_signing_key(const uint8_t *buf, size_t len,
+			      struct rp_api_signing_key_req *out,
+			      struct rp_err *e)
+{
+	static const char *const keys[] = { "public_key", NULL };
+	json_t *o = NULL;
+	int rc;
+
+	out->len = 0;
+	rc = object(buf, len, keys, &o, e);
+	if (rc)
+		return rc;
+	rc = string(o, "public_key", 1, out->public_key, sizeof(out->public_key), e);
+	if (rc == 0)
+		out->len = strlen(out->public_key);
+	if (rc == 0 && out->len == 0)
+		rc = rp_err_set(e, RP_EINVAL, "public_key: empty");
+	json_decref(o);
+	return rc;
+}
+
+int rp_api_decode_deployment(const uint8_t *buf, size_t len,
+			     struct rp_api_deployment_req *out,
+			     struct rp_err *e)
+{
+	static const char *const keys[] = { "images", NULL };
+	json_t *o = NULL, *arr, *v;
+	size_t i, j;
+	int rc;
+
+	out->n = 0;
+	rc = object(buf, len, keys, &o, e);
+	if (rc)
+		return rc;
+	arr = json_object_get(o, "images");
+	if (!arr) {
+		rc = rp_err_set(e, RP_EFORMAT, "images: missing");
+		goto out;
+	}
+	if (!json_is_array(arr)) {
+		rc = rp_err_set(e, RP_EFORMAT, "images: must be an array, not %s",
+				rp_json_type_name(arr));
+		goto out;
+	}
+	if (json_array_size(arr) > RP_API_DEPLOY_IMAGES_MAX) {
+		rc = rp_err_set(e, RP_EINVAL, "images: at most %d",
+				RP_API_DEPLOY_IMAGES_MAX);
+		goto out;
+	}
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v) || json_string_length(v) != RP_ID_LEN ||
+		    !rp_model_is_id(json_string_value(v))) {
+			rc = rp_err_set(e, RP_EINVAL, "images[%zu]: not an id", i);
+			goto out;
+		}
+		memcpy(out->images[i], json_string_value(v), RP_ID_LEN + 1);
+		for (j = 0; j < i; j++)
+			if (strcmp(out->images[j], out->images[i]) == 0) {
+				rc = rp_err_set(e, RP_EINVAL, "images[%zu]: repeated", i);
+				goto out;
+			}
+		out->n = i + 1;
+	}
+out:
+	if (rc)
+		out->n = 0;
+	json_decref(o);
+	return rc;
+}
+
+/* Digits only, no sign or space; at most 19 of them (fits in 63 bits). */
+static int range_num(const char *s, size_t n, uint64_t *out)
+{
+	size_t i;
+
+	if (n == 0 || n > 19)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+	return rp_parse_u64(s, n, UINT64_MAX / 2, out) ? -1 : 0;
+}
+
+int rp_api_range(const char *hdr, uint64_t size, uint64_t *off, uint64_t *len)
+{
+	const char *spec, *dash;
+	uint64_t a, b;
+	size_t n;
+
+	if (!hdr || strncmp(hdr, "bytes=", 6) != 0)
+		return 0;
+	spec = hdr + 6;
+	n = strlen(spec);
+	dash = memchr(spec, '-', n);
+	if (!dash || memchr(spec, ',', n))
+		return 0; /* malformed or several ranges: the whole file */
+	if (dash == spec) {
+		/* "-n": the last n bytes */
+		if (range_num(dash + 1, n - 1, &b))
+			return 0;
+		if (b == 0 || size == 0)
+			return RP_ERANGE;
+		*len = b < size ? b : size;
+		*off = size - *len;
+		return 1;
+	}
+	if (range_num(spec, (size_t)(dash - spec), &a))
+		return 0;
+	if (dash[1] == '\0') {
+		b = UINT64_MAX / 2;
+	} else if (range_num(dash + 1, n - (size_t)(dash - spec) - 1, &b) || b < a) {
+		return 0;
+	}
+	if (a >= size)
+		return RP_ERANGE;
+	if (b >= size)
+		b = size - 1;
+	*off = a;
+	*len = b - a + 1;
+	return 1;
 }

@@ -59,6 +59,18 @@ struct rp_api_cert_req {
 	size_t csr_len;
 };
 
+struct rp_api_signing_key_req {
+	char public_key[4096 + 1]; /* RP_PUBKEY_PEM_MAX */
+	size_t len;
+};
+
+#define RP_API_DEPLOY_IMAGES_MAX 32 /* RP_DEPLOY_IMAGES_MAX */
+
+struct rp_api_deployment_req {
+	size_t n;
+	char images[RP_API_DEPLOY_IMAGES_MAX][RP_ID_LEN + 1];
+};
+
 /* {"name": NAME} */
 int rp_api_decode_tenant(const uint8_t *buf, size_t len,
 			 struct rp_api_tenant_req *out, struct rp_err *e) RP_WUR;
@@ -88,5 +100,23 @@ int rp_api_decode_enroll(const uint8_t *buf, size_t len,
 /* {"tenant": ID, "csr": PEM} */
 int rp_api_decode_cert(const uint8_t *buf, size_t len,
 		       struct rp_api_cert_req *out, struct rp_err *e) RP_WUR;
+
+/* {"public_key": PEM} (1..4096 bytes; the key itself is checked by the
+ * model) */
+int rp_api_decode_signing_key(const uint8_t *buf, size_t len,
+			      struct rp_api_signing_key_req *out,
+			      struct rp_err *e) RP_WUR;
+/* {"images": [ID, ...]}: 0..RP_API_DEPLOY_IMAGES_MAX distinct ids */
+int rp_api_decode_deployment(const uint8_t *buf, size_t len,
+			     struct rp_api_deployment_req *out,
+			     struct rp_err *e) RP_WUR;
+
+/* An HTTP Range header (RFC 9110) against a resource of size bytes. Only
+ * one range of unit "bytes" is served: "a-b", "a-" or "-n". Returns 0 to
+ * send the whole resource (no header, or one this server ignores: another
+ * unit, several ranges, bad syntax), 1 with [*off, *off + *len) to send
+ * 206, or RP_ERANGE for 416 (no byte of the range exists). hdr may be
+ * NULL. */
+int rp_api_range(const char *hdr, uint64_t size, uint64_t *off, uint64_t *len);
 
 #endif

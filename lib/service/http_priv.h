@@ -22,6 +22,9 @@ struct call {
 	int want_pem;    /* the client sent Accept: application/x-pem-file */
 	struct rp_buf raw;    /* on success, if raw_type: the body instead */
 	const char *raw_type; /* its Content-Type */
+	int file_fd;          /* on success, if >= 0: send this file (owned) */
+	uint64_t file_size;   /* its size */
+	char etag[72];        /* its entity tag, quoted */
 };
 
 typedef int (*route_fn)(struct call *c);
@@ -31,6 +34,8 @@ struct route {
 	const char *path;   /* "/v1/tenants/{tenant}" */
 	int auth;           /* needs a token */
 	route_fn fn;
+	int octets;         /* the body is application/octet-stream, at most
+			       the model's image_max (else JSON, RP_API_BODY_MAX) */
 };
 
 extern const struct route rp_routes[];

@@ -17,7 +17,9 @@
  *   -EPERM                  403  the role does not allow this
  *   -ENOENT                 404  no such thing in the caller's view
  *   -EEXIST                 409  the name is taken
- *   -ENOSYS                 503  no certificate authority (no signer)
+ *   RP_EVERIFY              422  a package is refused (images.h)
+ *   -ENOSYS                 503  no certificate authority (no signer) or
+ *                                no data directory
  *   others                  500
  */
 #ifndef RP_SERVICE_MODEL_H
@@ -63,6 +65,8 @@ struct rp_model {
 	struct rp_db *db;
 	struct rp_signer_client *signer; /* NULL: no certificate authority */
 	int64_t cert_validity;           /* device certificates, s; 0: 24 h */
+	const char *data_dir;            /* images (lib/service/images.h); NULL: none */
+	uint64_t image_max;              /* upload bound, bytes; 0: the default */
 };
 
 /* "Administrator" / "Contributor" / "Reader"; NULL otherwise. */

@@ -1,10 +1,12 @@
 /* The API's routes: decode the body, call the model, hand back JSON. */
 #include <errno.h>
+#include <stdio.h>
 
 #include "crypto/crypto.h"
 
 #include "service/api.h"
 #include "service/identity.h"
+#include "service/images.h"
 #include "service/http_priv.h"
 
 static int health(struct call *c)
@@ -215,29 +217,126 @@ static int device_certificate(struct call *c)
 				       r.csr_len, &c->result, &c->e);
 }
 
+static int signing_key_add(struct call *c)
+{
+	struct rp_api_signing_key_req r;
+	int rc = rp_api_decode_signing_key(c->body, c->body_len, &r, &c->e);
+
+	if (rc)
+		return rc;
+	c->status = 201;
+	return rp_images_key_add(c->model, c->who, c->param[0], c->param[1],
+				 r.public_key, r.len, &c->result, &c->e);
+}
+
+static int signing_key_list(struct call *c)
+{
+	return rp_images_key_list(c->model, c->who, c->param[0], c->param[1],
+				  &c->result, &c->e);
+}
+
+static int image_key(struct call *c)
+{
+	struct rp_buf pem;
+	int rc = rp_images_production_key(c->model, c->who, c->param[0], &c->result,
+					  &pem, &c->e);
+
+	if (rc)
+		return rc;
+	if (c->want_pem) {
+		rp_buf_free(&c->raw);
+		c->raw = pem;
+		c->raw_type = "application/x-pem-file";
+		return 0;
+	}
+	rp_buf_free(&pem);
+	return 0;
+}
+
+static int image_upload(struct call *c)
+{
+	c->status = 201;
+	return rp_images_upload(c->model, c->who, c->param[0], c->param[1], c->body,
+				c->body_len, &c->result, &c->e);
+}
+
+static int image_list(struct call *c)
+{
+	return rp_images_list(c->model, c->who, c->param[0], &c->result, &c->e);
+}
+
+static int image_get(struct call *c)
+{
+	return rp_images_get(c->model, c->who, c->param[0], c->param[1], &c->result,
+			     &c->e);
+}
+
+static int image_content(struct call *c)
+{
+	char sha[65];
+	int rc = rp_images_open(c->model, c->who, c->param[0], c->param[1], &c->file_fd,
+				&c->file_size, sha, &c->e);
+
+	if (rc == 0)
+		snprintf(c->etag, sizeof(c->etag), "\"%s\"", sha);
+	return rc;
+}
+
+static int deployment_create(struct call *c)
+{
+	struct rp_api_deployment_req r;
+	int rc = rp_api_decode_deployment(c->body, c->body_len, &r, &c->e);
+
+	if (rc)
+		return rc;
+	c->status = 201;
+	return rp_images_deploy(c->model, c->who, c->param[0], c->param[1], c->param[2],
+				(const char (*)[RP_ID_LEN + 1])r.images, r.n, &c->result,
+				&c->e);
+}
+
+static int deployment_list(struct call *c)
+{
+	return rp_images_deployments(c->model, c->who, c->param[0], c->param[1],
+				     c->param[2], &c->result, &c->e);
+}
+
 const struct route rp_routes[] = {
-	{ "GET", "/v1/health", 0, health },
-	{ "POST", "/v1/tenants", 1, tenant_create },
-	{ "GET", "/v1/tenants", 1, tenant_list },
-	{ "GET", "/v1/tenants/{tenant}", 1, tenant_get },
-	{ "POST", "/v1/tenants/{tenant}/products", 1, product_create },
-	{ "GET", "/v1/tenants/{tenant}/products", 1, product_list },
-	{ "GET", "/v1/tenants/{tenant}/products/{product}", 1, product_get },
-	{ "GET", "/v1/tenants/{tenant}/products/{product}/device-groups", 1, group_list },
-	{ "POST", "/v1/tenants/{tenant}/roles", 1, role_set },
-	{ "GET", "/v1/tenants/{tenant}/roles", 1, role_list },
-	{ "DELETE", "/v1/tenants/{tenant}/roles/{user}", 1, role_remove },
-	{ "POST", "/v1/tenants/{tenant}/tokens", 1, token_create },
-	{ "GET", "/v1/tenants/{tenant}/audit", 1, audit_list },
-	{ "GET", "/v1/tenants/{tenant}/ca-certificates", 1, ca_certs },
-	{ "GET", "/v1/tenants/{tenant}/crl", 1, crl },
-	{ "POST", "/v1/tenants/{tenant}/devices/claim", 1, device_claim },
-	{ "GET", "/v1/tenants/{tenant}/devices", 1, device_list },
-	{ "GET", "/v1/tenants/{tenant}/devices/{device}", 1, device_get },
-	{ "POST", "/v1/tenants/{tenant}/devices/{device}/revoke", 1, device_revoke },
-	{ "POST", "/v1/tenants/{tenant}/enrollment-tokens", 1, enroll_token_create },
-	{ "POST", "/v1/device/enroll", 0, device_enroll },
-	{ "POST", "/v1/device/certificate", 0, device_certificate },
+	{ "GET", "/v1/health", 0, health, 0 },
+	{ "POST", "/v1/tenants", 1, tenant_create, 0 },
+	{ "GET", "/v1/tenants", 1, tenant_list, 0 },
+	{ "GET", "/v1/tenants/{tenant}", 1, tenant_get, 0 },
+	{ "POST", "/v1/tenants/{tenant}/products", 1, product_create, 0 },
+	{ "GET", "/v1/tenants/{tenant}/products", 1, product_list, 0 },
+	{ "GET", "/v1/tenants/{tenant}/products/{product}", 1, product_get, 0 },
+	{ "GET", "/v1/tenants/{tenant}/products/{product}/device-groups", 1, group_list, 0 },
+	{ "POST", "/v1/tenants/{tenant}/roles", 1, role_set, 0 },
+	{ "GET", "/v1/tenants/{tenant}/roles", 1, role_list, 0 },
+	{ "DELETE", "/v1/tenants/{tenant}/roles/{user}", 1, role_remove, 0 },
+	{ "POST", "/v1/tenants/{tenant}/tokens", 1, token_create, 0 },
+	{ "GET", "/v1/tenants/{tenant}/audit", 1, audit_list, 0 },
+	{ "GET", "/v1/tenants/{tenant}/ca-certificates", 1, ca_certs, 0 },
+	{ "GET", "/v1/tenants/{tenant}/crl", 1, crl, 0 },
+	{ "POST", "/v1/tenants/{tenant}/devices/claim", 1, device_claim, 0 },
+	{ "GET", "/v1/tenants/{tenant}/devices", 1, device_list, 0 },
+	{ "GET", "/v1/tenants/{tenant}/devices/{device}", 1, device_get, 0 },
+	{ "POST", "/v1/tenants/{tenant}/devices/{device}/revoke", 1, device_revoke, 0 },
+	{ "POST", "/v1/tenants/{tenant}/enrollment-tokens", 1, enroll_token_create, 0 },
+	{ "POST", "/v1/device/enroll", 0, device_enroll, 0 },
+	{ "POST", "/v1/device/certificate", 0, device_certificate, 0 },
+	{ "POST", "/v1/tenants/{tenant}/products/{product}/signing-keys", 1,
+	  signing_key_add, 0 },
+	{ "GET", "/v1/tenants/{tenant}/products/{product}/signing-keys", 1,
+	  signing_key_list, 0 },
+	{ "GET", "/v1/tenants/{tenant}/image-key", 1, image_key, 0 },
+	{ "POST", "/v1/tenants/{tenant}/products/{product}/images", 1, image_upload, 1 },
+	{ "GET", "/v1/tenants/{tenant}/images", 1, image_list, 0 },
+	{ "GET", "/v1/tenants/{tenant}/images/{image}", 1, image_get, 0 },
+	{ "GET", "/v1/tenants/{tenant}/images/{image}/content", 1, image_content, 0 },
+	{ "POST", "/v1/tenants/{tenant}/products/{product}/device-groups/{group}/deployments",
+	  1, deployment_create, 0 },
+	{ "GET", "/v1/tenants/{tenant}/products/{product}/device-groups/{group}/deployments",
+	  1, deployment_list, 0 },
 };
 
 const size_t rp_routes_count = sizeof(rp_routes) / sizeof(rp_routes[0]);

@@ -91,6 +91,54 @@ const char *const rp_schema_migrations[] = {
 	" created_by TEXT NOT NULL,"
 	" created_at BIGINT NOT NULL);"
 	"CREATE INDEX enrollment_tokens_by_tenant ON enrollment_tokens (tenant_id);",
+
+	/* 3: images and deployments. Developer signing keys registered per
+	 * product; images stored content-addressed (sha256 of the
+	 * production-signed file) with what their signed header says; a
+	 * device group's deployments, versioned, each a set of images with
+	 * at most one per component. */
+	"CREATE TABLE signing_keys ("
+	" key_id TEXT NOT NULL,"
+	" tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	" product_id TEXT NOT NULL REFERENCES products(id) ON DELETE CASCADE,"
+	" algorithm TEXT NOT NULL,"
+	" pem TEXT NOT NULL,"
+	" created_by TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" PRIMARY KEY (product_id, key_id));"
+	"CREATE TABLE images ("
+	" id TEXT NOT NULL,"
+	" tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	" product_id TEXT NOT NULL REFERENCES products(id) ON DELETE CASCADE,"
+	" component_id TEXT NOT NULL,"
+	" image_type TEXT NOT NULL,"
+	" version TEXT NOT NULL,"
+	" security_version BIGINT NOT NULL,"
+	" size BIGINT NOT NULL,"
+	" sha256 TEXT NOT NULL,"
+	" developer_key_id TEXT NOT NULL,"
+	" production_key_id TEXT NOT NULL,"
+	" created_by TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" PRIMARY KEY (tenant_id, id));"
+	"CREATE INDEX images_by_component ON images (tenant_id, component_id);"
+	"CREATE TABLE deployments ("
+	" id TEXT PRIMARY KEY,"
+	" tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	" product_id TEXT NOT NULL REFERENCES products(id) ON DELETE CASCADE,"
+	" group_id TEXT NOT NULL REFERENCES device_groups(id) ON DELETE CASCADE,"
+	" version BIGINT NOT NULL,"
+	" created_by TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" UNIQUE (group_id, version));"
+	"CREATE TABLE deployment_images ("
+	" deployment_id TEXT NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,"
+	" tenant_id TEXT NOT NULL,"
+	" image_id TEXT NOT NULL,"
+	" component_id TEXT NOT NULL,"
+	" PRIMARY KEY (deployment_id, image_id),"
+	" UNIQUE (deployment_id, component_id),"
+	" FOREIGN KEY (tenant_id, image_id) REFERENCES images(tenant_id, id) ON DELETE CASCADE);",
 };
 
 const int rp_schema_count =
