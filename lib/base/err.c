@@ -83,6 +83,24 @@ int rp_err_prefix(struct rp_err *e, const char *fmt, ...)
 	return e->code;
 }
 
+const char *rp_show(const char *s, char out[RP_SHOW_BUF])
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < RP_SHOW_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		out[i] = (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ?
+			 '?' : (char)c;
+	}
+	if (s[i]) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+	return out;
+}
+
 const char *rp_code_name(int code)
 {
 	switch (code) {

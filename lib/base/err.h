@@ -46,6 +46,13 @@ int rp_err_errno(struct rp_err *e, int errnum, const char *fmt, ...) RP_PRINTF(3
 /* Prefix the message with "<prefix>: ". Keeps the code; returns it. */
 int rp_err_prefix(struct rp_err *e, const char *fmt, ...) RP_PRINTF(2, 3);
 
+/* A bounded, printable rendering of untrusted text for messages: at most
+ * RP_SHOW_MAX characters, with control characters, quotes and backslashes
+ * shown as '?', and "..." when cut. Returns out. */
+#define RP_SHOW_MAX 48
+#define RP_SHOW_BUF (RP_SHOW_MAX + 4)
+const char *rp_show(const char *s, char out[RP_SHOW_BUF]);
+
 /* A short name for a code ("format error", "verification failed", ...). */
 const char *rp_code_name(int code);
 

@@ -37,7 +37,7 @@
 #define LINE_MAX_VALUE 65535
 #define CTRL_MAX 64
 #define PATH_LEN 160           /* field paths in messages */
-#define SHOW_MAX 48
+#define SHOW_MAX RP_SHOW_MAX
 
 struct bfile {
 	char *path;            /* as opened; peripherals point here */
@@ -69,24 +69,6 @@ struct rp_board {
 static const char *const types[] = {
 	"Gpio", "Uart", "I2cMaster", "SpiMaster", "Pwm", "Adc", "int", NULL,
 };
-
-static const char *show(const char *s, char out[SHOW_MAX + 4])
-{
-	size_t i;
-
-	for (i = 0; s[i] && i < SHOW_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		out[i] = (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ?
-			 '?' : (char)c;
-	}
-	if (s[i]) {
-		memcpy(out + i, "...", 3);
-		i += 3;
-	}
-	out[i] = '\0';
-	return out;
-}
 
 /* Field paths for messages; truncation is harmless (advisory text). */
 static void pathf(char *out, const char *fmt, ...) RP_PRINTF(2, 3);
@@ -248,7 +230,7 @@ static int parse_rampart(struct bperiph *bp, json_t *v, const char *path,
 			if (strncmp(s, "/dev/", 5) != 0 || !is_linux_path(s))
 				return rp_err_set(e, RP_EFORMAT,
 						  "%s: \"%s\" is not a /dev path",
-						  kp, show(s, sh));
+						  kp, rp_show(s, sh));
 			bp->pub.linux_path = s;
 		} else {
 			x = json_object_get(lx, "ChipLabel");
@@ -258,7 +240,7 @@ static int parse_rampart(struct bperiph *bp, json_t *v, const char *path,
 			if (!is_label(s))
 				return rp_err_set(e, RP_EFORMAT,
 						  "%s: \"%s\" is not a gpiochip label",
-						  kp, show(s, sh));
+						  kp, rp_show(s, sh));
 			bp->pub.linux_label = s;
 		}
 		bp->res = dup_printf("%s line %lld", s, line);
@@ -279,7 +261,7 @@ static int parse_rampart(struct bperiph *bp, json_t *v, const char *path,
 		if (!is_linux_path(s))
 			return rp_err_set(e, RP_EFORMAT,
 					  "%s: \"%s\" is not a path under /dev, /sys or /run",
-					  kp, show(s, sh));
+					  kp, rp_show(s, sh));
 		bp->pub.linux_path = s;
 		bp->res = dup_printf("%s", s);
 	}
@@ -349,7 +331,7 @@ static int parse_periph(struct rp_board *b, size_t file, size_t idx,
 		return rc;
 	if (!is_ident(s))
 		return rp_err_set(e, RP_EFORMAT,
-				  "%s: \"%s\" is not a C identifier", kp, show(s, sh));
+				  "%s: \"%s\" is not a C identifier", kp, rp_show(s, sh));
 	bp->pub.name = s;
 
 	pathf(kp, "%s.Type", path);
@@ -363,7 +345,7 @@ static int parse_periph(struct rp_board *b, size_t file, size_t idx,
 	if (!*t)
 		return rp_err_set(e, RP_EFORMAT,
 				  "%s: \"%s\" is not a peripheral type (Gpio, Uart, I2cMaster, SpiMaster, Pwm, Adc, int)",
-				  kp, show(s, sh));
+				  kp, rp_show(s, sh));
 	bp->pub.type = *t;
 
 	if ((x = json_object_get(v, "Comment"))) {
@@ -381,7 +363,7 @@ static int parse_periph(struct rp_board *b, size_t file, size_t idx,
 		if (!is_ident(s))
 			return rp_err_set(e, RP_EFORMAT,
 					  "%s: \"%s\" is not a C identifier", kp,
-					  show(s, sh));
+					  rp_show(s, sh));
 		if (av || json_object_get(v, "MainCoreHeaderValue") ||
 		    json_object_get(v, "Rampart"))
 			return rp_err_set(e, RP_EFORMAT,
@@ -417,7 +399,7 @@ static int parse_periph(struct rp_board *b, size_t file, size_t idx,
 		if (!is_controller(s))
 			return rp_err_set(e, RP_EFORMAT,
 					  "%s: \"%s\" is not a controller name such as \"ISU0\"",
-					  kp, show(s, sh));
+					  kp, rp_show(s, sh));
 	}
 	bp->own_value = av;
 	bp->pub.value = av;
@@ -475,7 +457,7 @@ static int check_import(json_t *v, size_t i, const char **out,
 	    strlen(base) < 6)
 		return rp_err_set(e, RP_EFORMAT,
 				  "%s: \"%s\" is not a relative path to a .json file",
-				  kp, show(s, sh));
+				  kp, rp_show(s, sh));
 	*out = s;
 	return 0;
 }
@@ -503,7 +485,7 @@ static int check_metadata(json_t *root, struct rp_err *e)
 	if (strcmp(s, HW_TYPE) != 0)
 		return rp_err_set(e, RP_EFORMAT,
 				  "Metadata.Type: must be \"" HW_TYPE "\", got \"%s\"",
-				  show(s, sh));
+				  rp_show(s, sh));
 	if (!(x = json_object_get(md, "Version")))
 		return rp_err_set(e, RP_EFORMAT,
 				  "Metadata.Version: required key is missing");
@@ -687,7 +669,7 @@ static int load_imports(struct rp_board *b, size_t f,
 		if (!found)
 			return rp_err_set(e, RP_EIO,
 					  "Imports[%zu].Path: \"%s\" is found neither next to the file nor in a search directory",
-					  i, show(rel, sh));
+					  i, rp_show(rel, sh));
 		rc = load_file(b, cand, search, depth + 1, &child, e);
 		if (rc)
 			return rp_err_prefix(e, "Imports[%zu]", i);
@@ -766,7 +748,7 @@ static int check_names(struct rp_board *b, struct rp_err *e)
 				return rp_err_set(e, RP_EFORMAT,
 						  "%s: Peripherals[%zu].Name: \"%s\" is already defined%s%s",
 						  b->p[i].pub.file, b->p[i].idx,
-						  show(b->p[i].pub.name, sh),
+						  rp_show(b->p[i].pub.name, sh),
 						  b->p[i].file == b->p[j].file ? "" : " in ",
 						  b->p[i].file == b->p[j].file ? "" :
 						  b->p[j].pub.file);
@@ -794,7 +776,7 @@ static int resolve(struct rp_board *b, struct bperiph *bp, int follow,
 	if (t && t->file == bp->file)
 		return rp_err_set(e, RP_EFORMAT,
 				  "%s: Peripherals[%zu].Mapping: \"%s\" is defined in the same file; a Mapping names a peripheral of an imported file",
-				  bp->pub.file, bp->idx, show(bp->pub.mapping, sh));
+				  bp->pub.file, bp->idx, rp_show(bp->pub.mapping, sh));
 	if (!follow) {
 		bp->state = 2;
 		return 0;
@@ -802,11 +784,11 @@ static int resolve(struct rp_board *b, struct bperiph *bp, int follow,
 	if (!t || !((b->files[bp->file].reach >> t->file) & 1))
 		return rp_err_set(e, RP_EFORMAT,
 				  "%s: Peripherals[%zu].Mapping: \"%s\" is not defined by any imported file",
-				  bp->pub.file, bp->idx, show(bp->pub.mapping, sh));
+				  bp->pub.file, bp->idx, rp_show(bp->pub.mapping, sh));
 	if (strcmp(t->pub.type, bp->pub.type) != 0)
 		return rp_err_set(e, RP_EFORMAT,
 				  "%s: Peripherals[%zu].Mapping: \"%s\" is %s %s, not %s %s",
-				  bp->pub.file, bp->idx, show(bp->pub.mapping, sh),
+				  bp->pub.file, bp->idx, rp_show(bp->pub.mapping, sh),
 				  article(t->pub.type), t->pub.type,
 				  article(bp->pub.type), bp->pub.type);
 	bp->state = 1;

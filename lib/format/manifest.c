@@ -20,7 +20,7 @@
 #include "format/board.h"
 
 #define PATH_MAX_LEN 160      /* field paths in messages */
-#define SHOW_MAX 48           /* characters of a value quoted in messages */
+#define SHOW_MAX RP_SHOW_MAX
 #define ENTRY_POINT_MAX 255
 #define CMDARGS_TOTAL_MAX (16 * 1024)
 #define HOST_MAX 253
@@ -89,25 +89,6 @@ static const struct limit_key limit_keys[] = {
 };
 
 #define N_LIMIT_KEYS (sizeof(limit_keys) / sizeof(limit_keys[0]))
-
-/* A bounded, printable rendering of untrusted text for messages. */
-static const char *show(const char *s, char out[SHOW_MAX + 4])
-{
-	size_t i;
-
-	for (i = 0; s[i] && i < SHOW_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		out[i] = (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ?
-			 '?' : (char)c;
-	}
-	if (s[i]) {
-		memcpy(out + i, "...", 3);
-		i += 3;
-	}
-	out[i] = '\0';
-	return out;
-}
 
 /* Field paths for messages; truncation is harmless (advisory text). */
 static void pathf(char *out, const char *fmt, ...) RP_PRINTF(2, 3);
@@ -313,31 +294,31 @@ static int check_connection(const char *s, const char *path, struct rp_err *e)
 		if (!close || !is_ipv6(s + 1, (size_t)(close - s - 1)))
 			return rp_err_set(e, RP_EFORMAT,
 					  "%s: \"%s\" is not a bracketed IPv6 address",
-					  path, show(s, sh));
+					  path, rp_show(s, sh));
 		if (close[1] == ':')
 			port = close + 2;
 		else if (close[1])
 			return rp_err_set(e, RP_EFORMAT,
 					  "%s: \"%s\" has text after the address",
-					  path, show(s, sh));
+					  path, rp_show(s, sh));
 	} else {
 		colon = strchr(s, ':');
 		if (colon && strchr(colon + 1, ':'))
 			return rp_err_set(e, RP_EFORMAT,
 					  "%s: \"%s\": IPv6 addresses go in brackets",
-					  path, show(s, sh));
+					  path, rp_show(s, sh));
 		hlen = colon ? (size_t)(colon - s) : len;
 		if (colon)
 			port = colon + 1;
 		if (!is_host(host, hlen) && !is_ipv4(host, hlen))
 			return rp_err_set(e, RP_EFORMAT,
 					  "%s: \"%s\" is not a host name",
-					  path, show(s, sh));
+					  path, rp_show(s, sh));
 	}
 	if (port && (rp_parse_u64z(port, 65535, &p) || p == 0))
 		return rp_err_set(e, RP_EFORMAT,
 				  "%s: \"%s\" has a bad port (1..65535)", path,
-				  show(s, sh));
+				  rp_show(s, sh));
 	return 0;
 }
 
@@ -381,7 +362,7 @@ static int dup_err(struct rp_err *e, const char *path, const json_t *v,
 				  (long long)json_integer_value(v), at);
 	return rp_err_set(e, RP_EFORMAT,
 			  "%s: \"%s\" is listed twice (also at [%zu])", path,
-			  show(json_string_value(v), sh), at);
+			  rp_show(json_string_value(v), sh), at);
 }
 
 static int check_connections(json_t *v, const char *path,
@@ -437,7 +418,7 @@ static int check_guid(json_t *v, const char *path, uint8_t out[16],
 	if (rp_guid_parse(s, strlen(s), out))
 		return rp_err_set(e, RP_EFORMAT,
 				  "%s: \"%s\" is not a GUID (8-4-4-4-12 hex digits)",
-				  path, show(s, sh));
+				  path, rp_show(s, sh));
 	return 0;
 }
 
@@ -491,22 +472,22 @@ static int check_periph_value(const struct periph_cap *pc, json_t *v,
 		if (!pc->refs)
 			return rp_err_set(e, RP_EFORMAT,
 					  "%s: \"%s\": %s does not take \"$NAME\" references",
-					  path, show(s, sh), pc->key);
+					  path, rp_show(s, sh), pc->key);
 		if (!is_ref(s))
 			return rp_err_set(e, RP_EFORMAT,
 					  "%s: \"%s\" is not a valid \"$NAME\" reference",
-					  path, show(s, sh));
+					  path, rp_show(s, sh));
 		*ref = 1;
 		return 0;
 	}
 	if (!pc->idents)
 		return rp_err_set(e, RP_EFORMAT,
 				  "%s: \"%s\" is neither an integer nor a \"$NAME\" reference",
-				  path, show(s, sh));
+				  path, rp_show(s, sh));
 	if (!is_controller(s))
 		return rp_err_set(e, RP_EFORMAT,
 				  "%s: \"%s\" is not a controller name", path,
-				  show(s, sh));
+				  rp_show(s, sh));
 	return 0;
 }
 
@@ -555,7 +536,7 @@ static int check_power(json_t *v, const char *path, struct rp_err *e)
 		if (!*p)
 			return rp_err_set(e, RP_EFORMAT,
 					  "%s: \"%s\" is not ForcePowerDown, ForceReboot or SetPowerProfile",
-					  ip, show(s, sh));
+					  ip, rp_show(s, sh));
 		if (dup_string(v, i, 0, &at))
 			return dup_err(e, ip, json_array_get(v, i), at);
 	}
@@ -679,12 +660,12 @@ static int check_entry_point(const char *s, struct rp_err *e)
 	if (s[0] != '/')
 		return rp_err_set(e, RP_EFORMAT,
 				  "EntryPoint: \"%s\" is not an absolute path",
-				  show(s, sh));
+				  rp_show(s, sh));
 	for (i = 0; s[i]; i++)
 		if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == '\\')
 			return rp_err_set(e, RP_EFORMAT,
 					  "EntryPoint: \"%s\" has a character not allowed in a path",
-					  show(s, sh));
+					  rp_show(s, sh));
 	for (start = 1, i = 1;; i++) {
 		if (s[i] && s[i] != '/')
 			continue;
@@ -692,7 +673,7 @@ static int check_entry_point(const char *s, struct rp_err *e)
 		    (i - start == 2 && s[start] == '.' && s[start + 1] == '.'))
 			return rp_err_set(e, RP_EFORMAT,
 					  "EntryPoint: \"%s\" has an empty, \".\" or \"..\" component",
-					  show(s, sh));
+					  rp_show(s, sh));
 		if (!s[i])
 			break;
 		start = i + 1;
@@ -804,7 +785,7 @@ static int validate(struct rp_manifest *m, struct rp_err *e)
 		else
 			return rp_err_set(e, RP_EFORMAT,
 					  "ApplicationType: \"%s\" is not Default, Debugger or RealTimeCapable",
-					  show(s, sh));
+					  rp_show(s, sh));
 	}
 
 	if ((v = json_object_get(root, "TargetApplicationRuntimeVersion")) &&
@@ -816,7 +797,7 @@ static int validate(struct rp_manifest *m, struct rp_err *e)
 		if (!is_controller(s))
 			return rp_err_set(e, RP_EFORMAT,
 					  "TargetBetaApis: \"%s\" is not a release name such as \"Beta2101\"",
-					  show(s, sh));
+					  rp_show(s, sh));
 	}
 	if ((v = json_object_get(root, "MallocVersion")) &&
 	    (rc = rp_json_uint(v, "MallocVersion", 1, 2, &n, e)))
@@ -887,21 +868,21 @@ static int resolve_cap(json_t *caps, const struct periph_cap *pc,
 			if (!p) {
 				rc = rp_err_set(e, RP_EFORMAT,
 						"%s: \"%s\" is not defined by board \"%s\"",
-						ip, show(s, sh),
+						ip, rp_show(s, sh),
 						rp_board_name(b) ? rp_board_name(b) : "?");
 				goto out;
 			}
 			if (strcmp(p->type, pc->key) != 0) {
 				rc = rp_err_set(e, RP_EFORMAT,
 						"%s: \"%s\" is %s %s, not %s %s",
-						ip, show(s, sh), article(p->type),
+						ip, rp_show(s, sh), article(p->type),
 						p->type, article(pc->key), pc->key);
 				goto out;
 			}
 			if (!p->value) {
 				rc = rp_err_set(e, RP_EFORMAT,
 						"%s: \"%s\" has no AppManifestValue in board \"%s\"",
-						ip, show(s, sh),
+						ip, rp_show(s, sh),
 						rp_board_name(b) ? rp_board_name(b) : "?");
 				goto out;
 			}
@@ -914,7 +895,7 @@ static int resolve_cap(json_t *caps, const struct periph_cap *pc,
 			if (!rc && ref)
 				rc = rp_err_set(e, RP_EFORMAT,
 						"%s: \"%s\" resolves to another reference",
-						ip, show(s, sh));
+						ip, rp_show(s, sh));
 			if (rc) {
 				json_decref(nv);
 				rp_err_prefix(e, "board \"%s\" gives a bad value",

@@ -53,6 +53,19 @@ static void test_err_truncates(void **state)
 	assert_int_equal(e.code, RP_EINVAL);
 }
 
+static void test_show(void **state)
+{
+	char out[RP_SHOW_BUF], big[100];
+
+	(void)state;
+	assert_string_equal(rp_show("ok", out), "ok");
+	assert_string_equal(rp_show("a\"b\\c\n\x7f", out), "a?b?c??");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(strlen(rp_show(big, out)), RP_SHOW_MAX + 3);
+	assert_non_null(strstr(out, "..."));
+}
+
 static void test_reader(void **state)
 {
 	static const uint8_t b[] = { 1, 2, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 9 };
@@ -265,6 +278,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_err_prefix),
 		cmocka_unit_test(test_err_truncates),
+		cmocka_unit_test(test_show),
 		cmocka_unit_test(test_reader),
 		cmocka_unit_test(test_bytes),
 		cmocka_unit_test(test_buf_cap),
