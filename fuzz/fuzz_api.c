@@ -1,7 +1,8 @@
 /* Fuzz the API's request-body decoders (lib/service/api.c): every body a
- * handler reads goes through one of these. */
+ * handler reads goes through one of these, and the Range header parser. */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "service/api.h"
 
@@ -9,12 +10,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static struct rp_api_enroll_req en;
+	static struct rp_api_cert_req ce;
+	static struct rp_api_signing_key_req sk;
+	static struct rp_api_deployment_req dp;
 	struct rp_api_tenant_req t;
 	struct rp_api_product_req p;
 	struct rp_api_role_req r;
 	struct rp_api_token_req k;
+	struct rp_api_claim_req cl;
+	struct rp_api_enroll_token_req et;
+	char hdr[128];
+	uint64_t off = 0, len = 0, fsize;
 	struct rp_err e;
-	int ok = 0;
+	size_t i, j;
+	int ok = 0, rc;
 
 	/* A decoded request must satisfy the model's own rules. */
 	if (rp_api_decode_tenant(data, size, &t, &e) == 0)
@@ -25,6 +35,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ok |= rp_role_name(r.role) ? 0 : 4;
 	if (rp_api_decode_token(data, size, &k, &e) == 0)
 		ok |= rp_model_check_user("user", k.user, &e) == 0 ? 0 : 8;
+	if (rp_api_decode_empty(data, size, &e) == 0)
+		ok |= size == 0 || memchr(data, '{', size) ? 0 : 2048;
+	if (rp_api_decode_claim(data, size, &cl, &e) == 0)
+		ok |= strlen(cl.device_id) == 64 &&
+		      (!cl.product[0] || rp_model_is_id(cl.product)) ? 0 : 16;
+	if (rp_api_decode_enroll_token(data, size, &et, &e) == 0)
+		ok |= et.expires_in >= 1 && et.expires_in <= 30 * 86400 ? 0 : 32;
+	if (rp_api_decode_enroll(data, size, &en, &e) == 0)
+		ok |= en.csr_len > 0 && en.csr_len == strlen(en.csr) ? 0 : 64;
+	if (rp_api_decode_cert(data, size, &ce, &e) == 0)
+		ok |= ce.csr_len > 0 && ce.csr_len == strlen(ce.csr) ? 0 : 128;
+	if (rp_api_decode_signing_key(data, size, &sk, &e) == 0)
+		ok |= sk.len > 0 && sk.len == strlen(sk.public_key) ? 0 : 256;
+	if (rp_api_decode_deployment(data, size, &dp, &e) == 0) {
+		ok |= dp.n <= RP_API_DEPLOY_IMAGES_MAX ? 0 : 512;
+		for (i = 0; i < dp.n; i++) {
+			ok |= rp_model_is_id(dp.images[i]) ? 0 : 512;
+			for (j = 0; j < i; j++)
+				ok |= strcmp(dp.images[i], dp.images[j]) ? 0 : 512;
+		}
+	}
+	/* The Range header: whatever it says, a 206 stays inside the file. */
+	if (size < sizeof(hdr) && size >= 1) {
+		memcpy(hdr, data + 1, size - 1);
+		hdr[size - 1] = '\0';
+		fsize = (uint64_t)data[0] * 1000;
+		rc = rp_api_range(hdr, fsize, &off, &len);
+		if (rc == 1)
+			ok |= len > 0 && off < fsize && len <= fsize - off ? 0 : 1024;
+		else
+			ok |= rc == 0 || rc == RP_ERANGE ? 0 : 1024;
+	}
 	if (ok)
 		__builtin_trap();
 	return 0;
