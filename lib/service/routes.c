@@ -108,6 +108,22 @@ static int audit_list(struct call *c)
 	return rp_model_audit_list(c->model, c->who, c->param[0], &c->result, &c->e);
 }
 
+/* Answer with pem as the raw body when the client asked for PEM
+ * (Accept: application/x-pem-file); otherwise drop it (the JSON result
+ * already carries it). Takes ownership of pem. Returns 1 if it answered
+ * with PEM, 0 if not. */
+static int answer_pem(struct call *c, struct rp_buf *pem)
+{
+	if (c->want_pem) {
+		rp_buf_free(&c->raw);
+		c->raw = *pem;
+		c->raw_type = "application/x-pem-file";
+		return 1;
+	}
+	rp_buf_free(pem);
+	return 0;
+}
+
 static int ca_certs(struct call *c)
 {
 	struct rp_buf pem;
@@ -116,13 +132,7 @@ static int ca_certs(struct call *c)
 
 	if (rc)
 		return rc;
-	if (c->want_pem) {
-		rp_buf_free(&c->raw);
-		c->raw = pem;
-		c->raw_type = "application/x-pem-file";
-		return 0;
-	}
-	rp_buf_free(&pem);
+	(void)answer_pem(c, &pem);
 	return 0;
 }
 
@@ -133,15 +143,11 @@ static int crl(struct call *c)
 
 	if (rc)
 		return rc;
-	if (c->want_pem) {
-		rp_buf_free(&c->raw);
-		c->raw = pem;
-		c->raw_type = "application/x-pem-file";
+	if (!c->want_pem)
+		c->result = json_pack("{s:s%}", "pem",
+				      pem.data ? (const char *)pem.data : "", pem.len);
+	if (answer_pem(c, &pem))
 		return 0;
-	}
-	c->result = json_pack("{s:s%}", "pem", pem.data ? (const char *)pem.data : "",
-			      pem.len);
-	rp_buf_free(&pem);
 	return c->result ? 0 : rp_err_set(&c->e, RP_ENOMEM, "out of memory");
 }
 
@@ -243,13 +249,7 @@ static int image_key(struct call *c)
 
 	if (rc)
 		return rc;
-	if (c->want_pem) {
-		rp_buf_free(&c->raw);
-		c->raw = pem;
-		c->raw_type = "application/x-pem-file";
-		return 0;
-	}
-	rp_buf_free(&pem);
+	(void)answer_pem(c, &pem);
 	return 0;
 }
 
