@@ -533,6 +533,7 @@ static json_t *pwm_json(struct srv *s, unsigned ch, char *err, size_t errcap)
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "channel", json_integer(ch));
+	json_object_set_new(o, "exported", json_true());
 	for (i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), PWM_DIR "/pwm%u/%s", ch, keys[i]);
 		if (read_small(s->dfd, path, v, sizeof(v))) {
