@@ -886,7 +886,7 @@ static int make_listener(struct srv *s, enum dev d)
 	old = umask(077);
 	n = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (n || fchmodat(s->dfd, dev_name[d], 0600, 0) || listen(fd, 16)) {
+	if (n || fchmodat(s->dfd, dev_name[d], 0600, 0) || listen(fd, RP_SIM_CONNS_MAX)) {
 		logf_("%s: %s", sa.sun_path, strerror(errno));
 		close(fd);
 		return -1;
