@@ -181,6 +181,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rampartd: %s\n", e.msg);
 		goto out;
 	}
+	if (rpd_periph_init(d, &e)) {
+		fprintf(stderr, "rampartd: %s\n", e.msg);
+		goto out;
+	}
 	d->base = event_base_new();
 	if (!d->base) {
 		fprintf(stderr, "rampartd: cannot create the event loop\n");
@@ -231,6 +235,7 @@ out:
 		struct app *a;
 
 		rpd_server_stop(d);
+		rpd_update_fini(d);
 		while ((a = d->apps)) {
 			d->apps = a->next;
 			rpd_app_free(a);
@@ -242,6 +247,7 @@ out:
 		/* The apps' groups are gone: their empty parent goes too. */
 		rp_sandbox_cgroup_parent_remove(d->cfg.cgroup_parent);
 		rp_reports_close(&d->reports);
+		rpd_periph_fini(d);
 		if (d->ev_sigterm)
 			event_free(d->ev_sigterm);
 		if (d->ev_sigint)

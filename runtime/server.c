@@ -364,22 +364,18 @@ static int delete(struct rpd *d, const struct rp_ctl_req *r, json_t **out,
 	return 0;
 }
 
-static int deploy(struct rpd *d, int fd, json_t **out, struct rp_err *e)
+/* Installs at once, or (RPD_REPLY_LATER) once the apps that asked to
+ * hear about updates had their say (sysevent.c). */
+static int deploy(struct rpd *d, int fd, int cfd, json_t **out,
+		  struct rp_err *e)
 {
-	struct app *a;
-	int rc;
-
 	if (fd < 0)
 		return rp_err_set(e, RP_EINVAL, "sideload-deploy: the package file "
 				  "descriptor is missing");
-	if ((rc = rpd_install(d, fd, &a, e)))
-		return rc;
-	rpd_log("installed %s version %s", a->id, a->hdr.version);
-	*out = json_pack("{s:o}", "app", rpd_app_json(a, 0));
-	return 0;
+	return rpd_update_deploy(d, fd, cfd, out, e);
 }
 
-static int handle(struct rpd *d, const struct rp_ctl_req *r, int fd,
+static int handle(struct rpd *d, const struct rp_ctl_req *r, int fd, int cfd,
 		  json_t **out, struct rp_err *e)
 {
 	*out = NULL;
@@ -395,7 +391,7 @@ static int handle(struct rpd *d, const struct rp_ctl_req *r, int fd,
 	case RP_CTL_ENABLE_CLOUD_TEST:
 		return enable_cloud_test(d, out, e);
 	case RP_CTL_DEPLOY:
-		return deploy(d, fd, out, e);
+		return deploy(d, fd, cfd, out, e);
 	case RP_CTL_DELETE:
 		return delete(d, r, out, e);
 	case RP_CTL_APP_LIST:
@@ -444,10 +440,12 @@ static void on_request(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (rc == 0 && (rc = rp_ctl_req_decode(msg.data, msg.len, &req, &e)) == 0)
-		rc = handle(c->d, &req, pkg, &result, &e);
+		rc = handle(c->d, &req, pkg, fd, &result, &e);
 	rp_buf_free(&msg);
 	if (pkg >= 0)
 		close(pkg);
+	if (rc == RPD_REPLY_LATER)
+		return;
 	if (rc == 0)
 		rc = send_ok(fd, result, &e);
 	if (rc) {
