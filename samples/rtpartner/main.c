@@ -119,7 +119,7 @@ static void ChannelEventHandler(EventLoop *el, int fd, EventLoop_IoEvents events
 		Log_Debug("rtpartner: ignored a reply that is not JSON (%zd bytes).\n", n);
 		return;
 	}
-	text = json_dumps(reply, JSON_COMPACT | JSON_SORT_KEYS);
+	text = json_dumps(reply, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(6));
 	json_decref(reply);
 	if (text)
 		Log_Debug("rtpartner: reply %s\n", text);
