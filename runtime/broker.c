@@ -166,7 +166,7 @@ static int dispatch(struct chan_conn *c, const struct rp_appreq *r,
 			rp_appreq_periph_name(r->periph), r->id);
 		(void)rpd_chan_reply(c, json_pack("{s:s, s:I}", "opened",
 						  rp_appreq_periph_name(r->periph),
-						  (json_int_t)r->id), fd);
+						  "id", (json_int_t)r->id), fd);
 		close(fd);
 		return 0;
 	case RP_APPREQ_SYSEVENT:

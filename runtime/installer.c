@@ -427,6 +427,11 @@ int rpd_install_commit(struct rpd *d, struct rpd_staged *s, struct app **out,
 	}
 	/* The device may have changed while the update waited (deferred):
 	 * the same rules again. */
+	if (d->mode != MODE_DEVELOPMENT) {
+		rc = rp_err_set(e, RP_EPOLICY, "the device left development mode while "
+				"the update waited; the update is dropped");
+		goto out;
+	}
 	if ((rc = check_policy(d, &s->img, &existing, e)))
 		goto out;
 	if (s->update && !existing) {

@@ -533,6 +533,7 @@ static json_t *pwm_json(struct srv *s, unsigned ch, char *err, size_t errcap)
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "channel", json_integer(ch));
+	json_object_set_new(o, "exported", json_true());
 	for (i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), PWM_DIR "/pwm%u/%s", ch, keys[i]);
 		if (read_small(s->dfd, path, v, sizeof(v))) {
@@ -885,7 +886,7 @@ static int make_listener(struct srv *s, enum dev d)
 	old = umask(077);
 	n = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (n || fchmodat(s->dfd, dev_name[d], 0600, 0) || listen(fd, 16)) {
+	if (n || fchmodat(s->dfd, dev_name[d], 0600, 0) || listen(fd, RP_SIM_CONNS_MAX)) {
 		logf_("%s: %s", sa.sun_path, strerror(errno));
 		close(fd);
 		return -1;

@@ -314,7 +314,7 @@ out:
 	json_decref(o);
 	if (rc) {
 		/* Whatever went wrong, the app is told EINVAL. */
-		e->code = RP_EINVAL;
+		e->code = rc = RP_EINVAL;
 		rp_err_prefix(e, "app request");
 		memset(r, 0, sizeof(*r));
 	}
