@@ -222,7 +222,9 @@ int rp_sdk_reply_error(json_t *msg)
 	if (!code)
 		return 0;
 	c = json_is_integer(code) ? json_integer_value(code) : 0;
-	if (c < 0 && c > -4096)
+	/* A negative errno, or one of Rampart's own codes (lib/base/err.h,
+	 * -1000 and below) mapped to the errno the Azure API documents. */
+	if (c < 0 && c > -1000)
 		errno = (int)-c;
 	else if (c == -1005) /* RP_EPOLICY: refused by the app's manifest */
 		errno = EACCES;
