@@ -70,6 +70,7 @@ struct cconn {
 	struct cconn *prev, *next;
 	struct bufferevent *bev;
 	int watch;              /* GPIO line watched, or -1 */
+	int dead;               /* to be freed by the reaper */
 };
 
 struct line {
@@ -101,6 +102,7 @@ struct srv {
 	struct event *ino_ev;
 	struct pconn *pconns;
 	struct cconn *cconns;
+	struct event *reap;     /* frees dead control clients, outside callbacks */
 	unsigned nconns;
 	uint64_t refused;
 	int made_pwm, made_adc;
@@ -130,6 +132,8 @@ static uint64_t now_ms(void)
 
 /* ---- GPIO lines and their watchers ---- */
 
+/* A watcher that stops reading is dropped, not buffered for. It may be
+ * the client whose request is running: mark it, the reaper frees it. */
 static void line_set(struct srv *s, unsigned ln, uint8_t v)
 {
 	struct cconn *c;
@@ -137,9 +141,19 @@ static void line_set(struct srv *s, unsigned ln, uint8_t v)
 	if (s->lines[ln].level == v)
 		return;
 	s->lines[ln].level = v;
-	for (c = s->cconns; c; c = c->next)
-		if (c->watch == (int)ln)
-			evbuffer_add_printf(bufferevent_get_output(c->bev), "%u %u\n", ln, v);
+	for (c = s->cconns; c; c = c->next) {
+		struct evbuffer *out = bufferevent_get_output(c->bev);
+
+		if (c->dead || c->watch != (int)ln)
+			continue;
+		if (evbuffer_get_length(out) > CTL_OUT_MAX) {
+			c->dead = 1;
+			c->watch = -1;
+			event_active(s->reap, 0, 0);
+			continue;
+		}
+		evbuffer_add_printf(out, "%u %u\n", ln, v);
+	}
 }
 
 /* ---- rpph clients ---- */
@@ -778,6 +792,8 @@ static void on_ctl_read(struct bufferevent *bev, void *arg)
 	size_t n;
 	char *line;
 
+	if (c->dead)
+		return;
 	while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF))) {
 		if (n > RP_SIM_CTL_LINE_MAX || strlen(line) != n)
 			evbuffer_add_printf(bufferevent_get_output(bev), "error bad request line\n");
@@ -795,6 +811,20 @@ static void on_ctl_event(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
 		cconn_free(arg);
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct srv *s = arg;
+	struct cconn *c, *next;
+
+	(void)fd;
+	(void)what;
+	for (c = s->cconns; c; c = next) {
+		next = c->next;
+		if (c->dead)
+			cconn_free(c);
+	}
 }
 
 /* ---- listeners ---- */
@@ -1208,6 +1238,9 @@ static int setup(struct srv *s, const char *dir, uint64_t seed)
 			return -1;
 	if (make_pwm_adc(s))
 		return -1;
+	s->reap = event_new(s->base, -1, 0, on_reap, s);
+	if (!s->reap)
+		return -1;
 	s->sig[0] = evsignal_new(s->base, SIGTERM, on_signal, s);
 	s->sig[1] = evsignal_new(s->base, SIGINT, on_signal, s);
 	for (i = 0; i < 2; i++)
@@ -1248,6 +1281,8 @@ static void teardown(struct srv *s)
 	}
 	if (s->ino_ev)
 		event_free(s->ino_ev);
+	if (s->reap)
+		event_free(s->reap);
 	if (s->ino >= 0)
 		close(s->ino);
 	if (s->dfd >= 0) {

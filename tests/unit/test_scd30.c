@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "scd30.h"
@@ -97,6 +98,13 @@ static void test_measurement_cycle(void **state)
 	assert_true(word_float(m) == 439.0f);
 	assert_true(word_float(m + 6) == 27.2f);
 	assert_true(word_float(m + 12) == 48.8f);
+	{
+		char txt[64];
+
+		snprintf(txt, sizeof(txt), "%.1f %.1f %.1f", (double)word_float(m),
+			 (double)word_float(m + 6), (double)word_float(m + 12));
+		assert_string_equal(txt, "439.0 27.2 48.8");
+	}
 	assert_int_equal(s.measurements_read, 1);
 	/* Read: not ready until the next interval; a read repeats. */
 	cmd(&s, 2500, RP_SCD30_CMD_READY);
