@@ -95,21 +95,38 @@ static int is_mounted(const char *path)
  * per 16 KiB (at least 32); the image adds the inode table and a few
  * blocks per group. Indirect blocks (one per 256 data blocks) are paid
  * from the quota. */
+#define RP_STORAGE_MIN_BLOCKS 64
+
 static int mkfs(const struct paths *p, uint64_t size_kb, uid_t uid, gid_t gid,
 		struct rp_err *e)
 {
 	uint64_t inodes = size_kb / 16 < 32 ? 32 : size_kb / 16;
 	uint64_t groups = size_kb / 8192 + 1;
 	uint64_t blocks = size_kb + inodes * 128 / 1024 + groups * 3 + 4;
-	char nblocks[32], ninodes[32], owner[64];
+	uint64_t reserve = 0, pct100;
+	char nblocks[32], ninodes[32], owner[64], reserved[32];
 	const char *argv[] = {
 		tool("/usr/sbin/mke2fs", "/sbin/mke2fs"),
-		"-q", "-F", "-t", "ext2", "-b", "1024", "-I", "128", "-m", "0",
+		"-q", "-F", "-t", "ext2", "-b", "1024", "-I", "128", "-m", reserved,
 		"-O", "^resize_inode", "-N", ninodes, "-E", owner, p->tmp, nblocks,
 		NULL,
 	};
 	int fd, rc;
 
+	/* mke2fs needs about 60 blocks for its own structures. A smaller
+	 * quota gets a 64-block image whose difference is reserved for root
+	 * (the app never is), at most half of it as mke2fs allows: an app
+	 * asking for a few KiB gets them; below ~21 KiB it gets ~21 KiB. */
+	if (blocks < RP_STORAGE_MIN_BLOCKS) {
+		reserve = RP_STORAGE_MIN_BLOCKS - blocks;
+		if (reserve > RP_STORAGE_MIN_BLOCKS / 2)
+			reserve = RP_STORAGE_MIN_BLOCKS / 2;
+		blocks = RP_STORAGE_MIN_BLOCKS;
+	}
+	/* mke2fs truncates blocks * percent / 100: round the percentage up. */
+	pct100 = (reserve * 10000 + blocks - 1) / blocks;
+	(void)snprintf(reserved, sizeof(reserved), "%llu.%02llu",
+		       (unsigned long long)(pct100 / 100), (unsigned long long)(pct100 % 100));
 	(void)snprintf(nblocks, sizeof(nblocks), "%llu", (unsigned long long)blocks);
 	(void)snprintf(ninodes, sizeof(ninodes), "%llu", (unsigned long long)inodes);
 	(void)snprintf(owner, sizeof(owner), "root_owner=%u:%u,nodiscard",

@@ -162,6 +162,20 @@ def test_storage_quota(pkg, tmp_path):
     assert str(st) not in pathlib.Path("/proc/mounts").read_text()
 
 
+@pytest.mark.parametrize("kb", [1, 8, 32])
+def test_storage_small_quota(pkg, tmp_path, kb):
+    """Azure Sphere apps ask for a few KiB: those sizes work, and the app
+    gets what it asked for; below ~21 KiB, ~21 KiB (half of the image's
+    64-block minimum is reserved for root)."""
+    st = tmp_path / "state"
+    st.mkdir(mode=0o700)
+    opts = ["--state", st, "--storage-kb", str(kb)]
+    rc, out = sandbox(pkg, "fill", str(kb), "/mnt/config/keep", opts=opts)
+    assert rc == 0, out
+    out = refused(pkg, "fill", str(max(kb, 21) + 8), "/mnt/config/more", opts=opts)
+    assert "No space left on device" in out
+
+
 def test_exec_written_file_in_storage(pkg, tmp_path):
     st = tmp_path / "state"
     st.mkdir(mode=0o700)
