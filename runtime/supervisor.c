@@ -677,6 +677,9 @@ static void finish(struct inst *in, int kind, int status)
 	}
 	if (planned) {
 		a->state = APP_STOPPED;
+		/* `app start` while it was stopping: start it now. */
+		if (a->st.enabled)
+			rpd_app_start(a);
 		return;
 	}
 	if (up >= d->cfg.backoff_reset_ms)

@@ -375,6 +375,20 @@ def test_stop_sigterm_then_sigkill(devd, keys, work):
 
 
 @needs_root
+def test_start_while_stopping(devd, keys, work):
+    """`app start` while the app is still stopping starts it again once the
+    stop is over, rather than being lost."""
+    devd.rp("device", "sideload", "deploy", pack(work, keys, B, ["ignore-term"], name="stubborn"))
+    devd.wait_log(B, "mode ignore-term")
+    pid = devd.app(B)["pid"]
+    assert devd.rp("device", "app", "stop", "--component-id", B).code == 0
+    assert devd.app(B)["state"] == "stopping"
+    assert devd.rp("device", "app", "start", "--component-id", B).code == 0
+    wait_for(lambda: devd.app(B)["state"] == "running" and devd.app(B)["pid"] != pid,
+             what="the app to run again after its stop")
+
+
+@needs_root
 def test_error_report_csv_and_json(devd, keys, work):
     devd.rp("device", "sideload", "deploy", pack(work, keys, A, ["exit", "7"]))
     wait_for(lambda: any(e["event_count"] >= 2 for e in devd.report()), what="exits")
