@@ -378,6 +378,8 @@ static int guid_field(json_t *obj, const char *key, const char *prefix,
 	if (rc)
 		return rc;
 	rc = rp_json_text(v, path, RP_ID_LEN, 0, &t, e);
+	if (rc == RP_ERANGE)
+		return rp_err_set(e, RP_EINVAL, "%s: not a GUID", path);
 	if (rc)
 		return rc;
 	if (strlen(t) != RP_ID_LEN || rp_guid_parse(t, RP_ID_LEN, g))

@@ -305,8 +305,9 @@ int rp_device_authenticate(struct rp_model *m, const uint8_t *der, size_t len,
 	st = NULL;
 	rc = verify_chain(m, d.tenant, leaf, now, id, e);
 	if (rc == RP_EUNTRUSTED || rc == RP_EPOLICY || rc == RP_EFORMAT) {
-		/* e holds "client certificate refused: <why>" or a profile
-		 * reason: both only go to the log. */
+		/* The reason only goes to the log, always in one shape. */
+		if (strncmp(e->msg, REFUSED, strlen(REFUSED)) != 0)
+			rp_err_prefix(e, REFUSED);
 		e->code = -EACCES;
 		rc = -EACCES;
 	}
