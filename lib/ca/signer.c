@@ -616,8 +616,72 @@ out:
 	return rc;
 }
 
+void rp_signer_release(struct rp_signer *s)
+{
+	size_t i;
+
+	for (i = 0; i < RP_SIGNER_KEYCACHE; i++) {
+		rp_key_free(s->keys[i].key);
+		memset(&s->keys[i], 0, sizeof(s->keys[i]));
+	}
+}
+
+/* The cached key for (tenant, file) if the file is still the one it was
+ * loaded from; otherwise load it and cache it. *out is borrowed (valid
+ * until the next call). */
+static int cached_key(struct rp_signer *s, const char *tenant, const char *file,
+		      const char *path, struct rp_key **out, struct rp_err *e)
+{
+	struct rp_signer_cached_key *c = NULL;
+	struct rp_key *k = NULL;
+	struct stat st;
+	size_t i;
+	int rc;
+
+	if (lstat(path, &st) < 0)
+		return rp_err_errno(e, errno, "%s", path);
+	for (i = 0; i < RP_SIGNER_KEYCACHE; i++) {
+		c = &s->keys[i];
+		if (c->key && strcmp(c->tenant, tenant) == 0 && strcmp(c->file, file) == 0)
+			break;
+	}
+	if (i < RP_SIGNER_KEYCACHE) {
+		if (c->dev == (uint64_t)st.st_dev && c->ino == (uint64_t)st.st_ino &&
+		    c->size == (uint64_t)st.st_size &&
+		    c->mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec) {
+			*out = c->key;
+			return 0;
+		}
+	} else {
+		for (i = 0; i < RP_SIGNER_KEYCACHE && s->keys[i].key; i++)
+			;
+		if (i == RP_SIGNER_KEYCACHE)
+			i = s->next_evict++ % RP_SIGNER_KEYCACHE;
+		c = &s->keys[i];
+	}
+	rc = rp_key_load_file(path, 1, &k, e);
+	if (!rc && rp_key_type(k) != RP_KEY_ED25519)
+		rc = rp_err_set(e, RP_EPOLICY, "not an Ed25519 key");
+	if (rc) {
+		rp_key_free(k);
+		return rc;
+	}
+	rp_key_free(c->key);
+	memset(c, 0, sizeof(*c));
+	(void)snprintf(c->tenant, sizeof(c->tenant), "%s", tenant);
+	(void)snprintf(c->file, sizeof(c->file), "%s", file);
+	c->dev = (uint64_t)st.st_dev;
+	c->ino = (uint64_t)st.st_ino;
+	c->size = (uint64_t)st.st_size;
+	c->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	c->key = k;
+	*out = k;
+	return 0;
+}
+
 /* One of the tenant's Ed25519 keys (file "image.key": the production
- * image key; "targets.key": the targets key), made (0600) on first use. */
+ * image key; "targets.key": the targets key), made (0600) on first use.
+ * *out is borrowed from the signer's key cache: do not free it. */
 static int ed_key(struct rp_signer *s, const char *tenant, const char *file,
 		  struct rp_key **out, struct rp_err *e)
 {
@@ -645,14 +709,9 @@ static int ed_key(struct rp_signer *s, const char *tenant, const char *file,
 	}
 	rc = private_file(path, e);
 	if (!rc)
-		rc = rp_key_load_file(path, 1, &k, e);
-	if (!rc && rp_key_type(k) != RP_KEY_ED25519)
-		rc = rp_err_set(e, RP_EPOLICY, "not an Ed25519 key");
-	if (rc) {
-		rp_key_free(k);
+		rc = cached_key(s, tenant, file, path, out, e);
+	if (rc)
 		return rp_err_prefix(e, "tenant '%s' %s", tenant, file);
-	}
-	*out = k;
 	return 0;
 }
 
@@ -678,7 +737,7 @@ static int op_image_key(struct rp_signer *s, const struct rp_signer_req *r,
 			json_t *res, struct rp_err *e)
 {
 	struct rp_buf pem = { 0 };
-	struct rp_key *k = NULL;
+	struct rp_key *k = NULL; /* borrowed from the key cache */
 	int rc = ed_key(s, r->tenant, r->op == RP_SIGNER_TARGETS_KEY ? "targets.key"
 			: "image.key", &k, e);
 
@@ -690,7 +749,6 @@ static int op_image_key(struct rp_signer *s, const struct rp_signer_req *r,
 				       json_stringn((char *)pem.data, pem.len)))
 		rc = rp_err_set(e, RP_ENOMEM, "out of memory");
 	rp_buf_free(&pem);
-	rp_key_free(k);
 	return rc;
 }
 
@@ -700,7 +758,7 @@ static int op_sign_image(struct rp_signer *s, const struct rp_signer_req *r,
 	char hex[RP_SIG_MAX * 2 + 1];
 	uint8_t sig[RP_SIG_MAX];
 	size_t len = 0;
-	struct rp_key *k = NULL;
+	struct rp_key *k = NULL; /* borrowed from the key cache */
 	int rc;
 
 	/* Only a package header: no signing oracle for other formats. */
@@ -717,7 +775,6 @@ static int op_sign_image(struct rp_signer *s, const struct rp_signer_req *r,
 	}
 	if (!rc)
 		rc = set_str(res, "signature", hex, e);
-	rp_key_free(k);
 	return rc;
 }
 
@@ -727,7 +784,7 @@ static int op_sign_targets(struct rp_signer *s, const struct rp_signer_req *r,
 	char hex[RP_SIG_MAX * 2 + 1], tenant[37];
 	uint8_t sig[RP_SIG_MAX];
 	struct rp_targets *t = malloc(sizeof(*t));
-	struct rp_key *k = NULL;
+	struct rp_key *k = NULL; /* borrowed from the key cache */
 	size_t len = 0;
 	int rc;
 
@@ -759,7 +816,6 @@ static int op_sign_targets(struct rp_signer *s, const struct rp_signer_req *r,
 	if (!rc)
 		rc = set_str(res, "signature", hex, e);
 out:
-	rp_key_free(k);
 	free(t);
 	return rc;
 }

@@ -132,14 +132,32 @@ struct rp_signer_cfg {
 	int64_t fixed_now;     /* nonzero: the clock is pinned here (tests) */
 };
 
+/* The tenants' Ed25519 keys (image.key, targets.key) once loaded, so a
+ * sign-targets per device check-in does not decode a PEM file each time
+ * (OpenSSL 3's decoder costs about half a millisecond). An entry is used
+ * only while the file's device, inode, size and mtime are unchanged. */
+#define RP_SIGNER_KEYCACHE 64
+
+struct rp_signer_cached_key {
+	char tenant[RP_TENANT_MAX + 1];   /* "" when free */
+	char file[16];                    /* "image.key" | "targets.key" */
+	uint64_t dev, ino, size;
+	int64_t mtime_ns;
+	struct rp_key *key;               /* owned */
+};
+
 struct rp_signer {
 	struct rp_signer_cfg cfg; /* with defaults filled in */
 	char keydir[4096];
+	size_t next_evict;
+	struct rp_signer_cached_key keys[RP_SIGNER_KEYCACHE];
 };
 
 /* Check cfg and the key directory (creating it 0700 if missing). */
 int rp_signer_open(struct rp_signer *s, const struct rp_signer_cfg *cfg,
 		   struct rp_err *e) RP_WUR;
+/* Free the cached keys; s may be opened again. */
+void rp_signer_release(struct rp_signer *s);
 
 /* Handle one request of len untrusted bytes. *resp is initialised here
  * (rp_buf_free) and always holds a response, success or error, of at most

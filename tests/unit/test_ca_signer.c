@@ -63,6 +63,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
+	rp_signer_release(&f->s);
 	rm_rf(f->dir);
 	free(f);
 	return 0;
