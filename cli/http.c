@@ -397,9 +397,10 @@ int cli_http_xfer(struct cli_http *h, const char *method, const char *path,
 		rc = add_header(&hdr, h->auth);
 	if (!rc && x->upload_fd >= 0) {
 		rc = add_header(&hdr, "Content-Type: application/octet-stream");
-		/* The whole body at once: no 100-continue round trip. */
+		/* The server may refuse before the body (413 on its size):
+		 * then the body is never sent. */
 		if (!rc)
-			rc = add_header(&hdr, "Expect:");
+			rc = add_header(&hdr, "Expect: 100-continue");
 	} else if (!rc && body) {
 		rc = add_header(&hdr, "Content-Type: application/json");
 	}
@@ -481,6 +482,12 @@ int cli_http_xfer(struct cli_http *h, const char *method, const char *path,
 				url, s.to_file ? x->max : (uint64_t)CLI_HTTP_RESP_MAX);
 		goto out;
 	}
+	/* A server that answers and closes while the upload is still going
+	 * (a refusal) has answered: its status and message count. */
+	if (cc == CURLE_SEND_ERROR && x->upload_fd >= 0 &&
+	    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x->status) == CURLE_OK &&
+	    x->status >= 400)
+		cc = CURLE_OK;
 	if (cc != CURLE_OK) {
 		rc = curl_fail(cc, errbuf, h->server, e);
 		goto out;
@@ -499,10 +506,13 @@ int cli_http_xfer(struct cli_http *h, const char *method, const char *path,
 		x->end = s.pos;
 	} else if (s.mem.len) {
 		rc = rp_json_parse(s.mem.data, s.mem.len, CLI_HTTP_RESP_MAX, &doc, e);
-		if (rc) {
+		/* A refusal from the HTTP layer itself (libevent's 413 page)
+		 * is still a refusal: the status tells it. */
+		if (rc && x->status >= 200 && x->status <= 299) {
 			rp_err_prefix(e, "%s: HTTP %ld: response is not JSON", url, x->status);
 			goto out;
 		}
+		rp_err_clear(e);
 	}
 	x->json = doc;
 	doc = NULL;

@@ -80,7 +80,7 @@ void cli_http_xfer_init(struct cli_http_xfer *x);
 /* One request with the settings of cli_http_call; body (JSON) is used only
  * without upload_fd. Without download_fd, or for a non-2xx answer, the
  * body is read into memory (at most CLI_HTTP_RESP_MAX) and parsed as JSON
- * into x->json. Transfers with a file have no total time limit; they
+ * into x->json (NULL for a non-2xx body that is not JSON). Transfers with a file have no total time limit; they
  * fail when slower than CLI_HTTP_LOW_SPEED bytes/s for
  * CLI_HTTP_LOW_SPEED_TIME seconds. Errors as cli_http_call, plus RP_ERANGE
  * when the download would pass x->max and RP_EFORMAT when a 206 answer

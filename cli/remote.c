@@ -17,6 +17,26 @@
 
 /* ---- calls ------------------------------------------------------------- */
 
+/* What a status means when the answer carries no message of its own. */
+static const char *reason(long status)
+{
+	switch (status) {
+	case 400: return "the server refused the request as malformed";
+	case 401: return "the server did not accept the token";
+	case 403: return "the token's role does not allow this";
+	case 404: return "not found";
+	case 405: return "the server does not serve this method here";
+	case 409: return "conflict";
+	case 413: return "the body is larger than the server accepts";
+	case 415: return "the server refused the content type";
+	case 416: return "the range is outside the file";
+	case 422: return "the server refused the content";
+	case 503: return "the service is not available";
+	default:
+		return status >= 500 ? "the server failed" : "the server refused the request";
+	}
+}
+
 int remote_status_err(long status, json_t *doc, struct rp_err *e)
 {
 	json_t *err = json_object_get(doc, "error");
@@ -26,8 +46,7 @@ int remote_status_err(long status, json_t *doc, struct rp_err *e)
 	size_t i;
 
 	if (!msg)
-		return rp_err_set(e, rc, "the server answered HTTP %ld without an error "
-				  "message", status);
+		return rp_err_set(e, rc, "%s (HTTP %ld)", reason(status), status);
 	/* The server's text, bounded and without control characters. */
 	for (i = 0; msg[i] && i + 1 < sizeof(shown); i++)
 		shown[i] = (unsigned char)msg[i] < 0x20 || msg[i] == 0x7f ? '?' : msg[i];
