@@ -1,4 +1,4 @@
-/* The signing process: the key directory, the five operations, and the
+/* The signing process: the key directory, its operations, and the
  * request loop. Everything a request names is re-validated here; nothing
  * read from a key file is ever put in a response. */
 #include "ca/signer.h"
@@ -16,6 +16,8 @@
 #include "base/file.h"
 #include "base/num.h"
 #include "crypto/crypto.h"
+#include "format/manifest.h"
+#include "format/targets.h"
 
 #define REVOKED_LINE_MAX (RP_SERIAL_LEN * 2 + 1 + 20 + 1)
 #define REVOKED_FILE_MAX (RP_REVOKED_MAX * REVOKED_LINE_MAX)
@@ -614,9 +616,10 @@ out:
 	return rc;
 }
 
-/* The tenant's production image key, made (Ed25519, 0600) on first use. */
-static int image_key(struct rp_signer *s, const char *tenant, struct rp_key **out,
-		     struct rp_err *e)
+/* One of the tenant's Ed25519 keys (file "image.key": the production
+ * image key; "targets.key": the targets key), made (0600) on first use. */
+static int ed_key(struct rp_signer *s, const char *tenant, const char *file,
+		  struct rp_key **out, struct rp_err *e)
 {
 	char path[PATH_MAX];
 	struct rp_buf priv = { 0 };
@@ -625,7 +628,7 @@ static int image_key(struct rp_signer *s, const char *tenant, struct rp_key **ou
 
 	rc = tenant_dir(s, tenant, 1, e);
 	if (!rc)
-		rc = tpath(s, tenant, "image.key", path, e);
+		rc = tpath(s, tenant, file, path, e);
 	if (rc)
 		return rc;
 	if (access(path, F_OK) < 0 && errno == ENOENT) {
@@ -638,7 +641,7 @@ static int image_key(struct rp_signer *s, const char *tenant, struct rp_key **ou
 		rp_key_free(k);
 		k = NULL;
 		if (rc)
-			return rp_err_prefix(e, "tenant '%s' image key", tenant);
+			return rp_err_prefix(e, "tenant '%s' %s", tenant, file);
 	}
 	rc = private_file(path, e);
 	if (!rc)
@@ -647,10 +650,16 @@ static int image_key(struct rp_signer *s, const char *tenant, struct rp_key **ou
 		rc = rp_err_set(e, RP_EPOLICY, "not an Ed25519 key");
 	if (rc) {
 		rp_key_free(k);
-		return rp_err_prefix(e, "tenant '%s' image key", tenant);
+		return rp_err_prefix(e, "tenant '%s' %s", tenant, file);
 	}
 	*out = k;
 	return 0;
+}
+
+static int image_key(struct rp_signer *s, const char *tenant, struct rp_key **out,
+		     struct rp_err *e)
+{
+	return ed_key(s, tenant, "image.key", out, e);
 }
 
 static int set_key(json_t *res, const struct rp_key *k, struct rp_err *e)
@@ -670,7 +679,8 @@ static int op_image_key(struct rp_signer *s, const struct rp_signer_req *r,
 {
 	struct rp_buf pem = { 0 };
 	struct rp_key *k = NULL;
-	int rc = image_key(s, r->tenant, &k, e);
+	int rc = ed_key(s, r->tenant, r->op == RP_SIGNER_TARGETS_KEY ? "targets.key"
+			: "image.key", &k, e);
 
 	if (!rc)
 		rc = rp_key_public_pem(k, &pem, e);
@@ -708,6 +718,49 @@ static int op_sign_image(struct rp_signer *s, const struct rp_signer_req *r,
 	if (!rc)
 		rc = set_str(res, "signature", hex, e);
 	rp_key_free(k);
+	return rc;
+}
+
+static int op_sign_targets(struct rp_signer *s, const struct rp_signer_req *r,
+			   json_t *res, struct rp_err *e)
+{
+	char hex[RP_SIG_MAX * 2 + 1], tenant[37];
+	uint8_t sig[RP_SIG_MAX];
+	struct rp_targets *t = malloc(sizeof(*t));
+	struct rp_key *k = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!t)
+		return rp_err_set(e, RP_ENOMEM, "out of memory");
+	/* Only a well-formed targets document of this very tenant: the
+	 * targets key is no signing oracle, not even across tenants. */
+	rc = rp_targets_parse_region(r->region, r->region_len, t, e);
+	if (rc) {
+		rc = RP_EPOLICY;
+		rp_err_prefix(e, "region");
+		e->code = rc;
+		goto out;
+	}
+	rp_guid_format(t->tenant, tenant);
+	if (strcmp(tenant, r->tenant) != 0) {
+		rc = rp_err_set(e, RP_EPOLICY, "region: the document names another tenant");
+		goto out;
+	}
+	rc = ed_key(s, r->tenant, "targets.key", &k, e);
+	if (!rc)
+		rc = rp_sign(k, r->region, r->region_len, sig, &len, e);
+	if (!rc && len != 64)
+		rc = rp_err_set(e, RP_ECRYPTO, "unexpected signature length");
+	if (!rc) {
+		rp_hex(sig, len, hex);
+		rc = set_key(res, k, e);
+	}
+	if (!rc)
+		rc = set_str(res, "signature", hex, e);
+out:
+	rp_key_free(k);
+	free(t);
 	return rc;
 }
 
@@ -765,6 +818,8 @@ int rp_signer_handle(struct rp_signer *s, const uint8_t *req, size_t len,
 	case RP_SIGNER_CRL: rc = op_crl(s, r, res, &e); break;
 	case RP_SIGNER_IMAGE_KEY: rc = op_image_key(s, r, res, &e); break;
 	case RP_SIGNER_SIGN_IMAGE: rc = op_sign_image(s, r, res, &e); break;
+	case RP_SIGNER_TARGETS_KEY: rc = op_image_key(s, r, res, &e); break;
+	case RP_SIGNER_SIGN_TARGETS: rc = op_sign_targets(s, r, res, &e); break;
 	}
 	if (rc) {
 		rp_err_prefix(&e, "%s", rp_signer_op_name(r->op));
