@@ -35,10 +35,20 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
+/* A fixed-width field of exactly n digits ("09"), from lo to hi. */
 static int field(const char *s, size_t off, size_t n, uint64_t lo, uint64_t hi,
 		 uint64_t *out)
 {
-	return rp_parse_u64(s + off, n, hi, out) == 0 && *out >= lo ? 0 : -1;
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[off + i] < '0' || s[off + i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[off + i] - '0');
+	}
+	*out = v;
+	return v >= lo && v <= hi ? 0 : -1;
 }
 
 /* ISO 8601 UTC ("2026-11-25T09:27:28Z", "2026-11-25"), Unix seconds, or an

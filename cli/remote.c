@@ -215,7 +215,7 @@ int remote_print_object(json_t *obj)
 		char k[128];
 
 		clean(key, k, sizeof(k));
-		render(v, cell, sizeof(cell), "");
+		render(v, cell, sizeof(cell), "-");
 		if (json_is_array(v) || json_is_object(v)) {
 			char *dump = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
