@@ -296,6 +296,8 @@ out:
 	if (drop) {
 		(void)unlink(part);
 		rp_err_prefix(e, "%s removed", part);
+	} else if (rc && fd >= 0 && fstat(fd, &st) == 0 && st.st_size == 0) {
+		(void)unlink(part); /* nothing to resume */
 	}
 	if (fd >= 0)
 		close(fd);

@@ -773,3 +773,117 @@ def test_tenant_by_name_and_default(srv, world, logged_in):
     assert jrun(h, "product", "list", "--tenant", "beta") == []
     r = run(h, "image", "list", "--tenant", "gamma")
     assert r.returncode == 1 and "no tenant 'gamma'" in r.stderr, r.stderr
+
+
+# ---- a download from a server that misbehaves ------------------------------
+# A small HTTPS server on a real socket (Python's), standing in for a broken
+# or hostile service: what the real one never does cannot be provoked there.
+
+import http.server  # noqa: E402
+import ssl  # noqa: E402
+import threading  # noqa: E402
+
+T_ID = "11111111-2222-3333-4444-555555555555"
+I_ID = "66666666-7777-8888-9999-aaaaaaaaaaaa"
+BLOB = bytes(range(256)) * 1000
+
+
+class Odd(http.server.BaseHTTPRequestHandler):
+    mode = "ok"
+    ranges = []
+
+    def log_message(self, *a):
+        pass
+
+    def send(self, code, body, headers=()):
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path == f"/v1/tenants/{T_ID}/images/{I_ID}":
+            meta = {"id": I_ID, "size": len(BLOB),
+                    "sha256": hashlib.sha256(BLOB).hexdigest()}
+            return self.send(200, json.dumps(meta).encode(),
+                             [("Content-Type", "application/json")])
+        if self.path != f"/v1/tenants/{T_ID}/images/{I_ID}/content":
+            return self.send(404, b'{"error":{"code":"not_found","message":"no"}}')
+        rng = self.headers.get("Range")
+        Odd.ranges.append(rng)
+        start = int(rng[6:-1]) if rng else 0
+        mode = Odd.mode
+        if mode == "cut":  # half of it, then the connection drops
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(BLOB)))
+            self.end_headers()
+            self.wfile.write(BLOB[:len(BLOB) // 2])
+            self.wfile.flush()
+            self.connection.shutdown(2)
+            return
+        if mode == "bigger":
+            return self.send(200, BLOB + b"extra")
+        if mode == "wrongrange" and rng:
+            return self.send(206, BLOB[start + 7:], [
+                ("Content-Range", f"bytes {start + 7}-{len(BLOB) - 1}/{len(BLOB)}")])
+        if mode == "norange" or not rng:
+            return self.send(200, BLOB)
+        return self.send(206, BLOB[start:], [
+            ("Content-Range", f"bytes {start}-{len(BLOB) - 1}/{len(BLOB)}")])
+
+
+@pytest.fixture(scope="module")
+def odd(srv, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("odd")
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Odd)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(str(srv.cert), str(srv.tmp / "key.pem"))
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    tok = tmp / "tok"
+    tok.write_text("rpt_x")
+    tok.chmod(0o600)
+    cfg = tmp / "odd.json"
+    cfg.write_text(json.dumps({"server": f"https://127.0.0.1:{httpd.server_address[1]}",
+                               "token_file": str(tok), "ca_cert": str(srv.cert)}))
+    yield cfg
+    httpd.shutdown()
+
+
+def odd_download(home, cfg, out, mode):
+    Odd.mode = mode
+    Odd.ranges = []
+    return run(home, "image", "download", "--tenant", T_ID, I_ID, "-o", out, config=cfg)
+
+
+def test_download_broken_connection_resumes(odd, home, tmp_path):
+    out, part = tmp_path / "o.rpk", tmp_path / "o.rpk.part"
+    r = odd_download(home, odd, out, "cut")
+    assert r.returncode == 3, r.stderr
+    assert part.read_bytes() == BLOB[:len(BLOB) // 2] and not out.exists()
+    r = odd_download(home, odd, out, "ok")
+    assert r.returncode == 0, r.stderr
+    assert Odd.ranges == [f"bytes={len(BLOB) // 2}-"]
+    assert out.read_bytes() == BLOB and not part.exists()
+
+
+def test_download_server_ignores_range(odd, home, tmp_path):
+    out, part = tmp_path / "o.rpk", tmp_path / "o.rpk.part"
+    part.write_bytes(BLOB[:1000])
+    r = odd_download(home, odd, out, "norange")  # 200: the whole file again
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes() == BLOB
+
+
+def test_download_refusals_remove_the_part(odd, home, tmp_path):
+    out, part = tmp_path / "o.rpk", tmp_path / "o.rpk.part"
+    r = odd_download(home, odd, out, "bigger")
+    assert r.returncode == 1 and "larger than" in r.stderr, r.stderr
+    assert not part.exists() and not out.exists()
+    part.write_bytes(BLOB[:5000])
+    r = odd_download(home, odd, out, "wrongrange")
+    assert r.returncode == 1 and "another range" in r.stderr, r.stderr
+    assert not part.exists() and not out.exists()
