@@ -217,9 +217,20 @@ static void remote_device_help(FILE *f)
 		fprintf(f, "  %s %s\n", v->name, v->usage);
 }
 
-/* Is "show" given a device id? Any argument that is not an option or an
- * option's value. */
-static int show_has_id(int argc, char **argv)
+static int is_device_id(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+		      (s[i] >= 'A' && s[i] <= 'F')))
+			return 0;
+	return i == 64;
+}
+
+/* The argument of "show" that is not an option or an option's value, or
+ * NULL. */
+static const char *show_arg(int argc, char **argv)
 {
 	int i;
 
@@ -229,11 +240,11 @@ static int show_has_id(int argc, char **argv)
 			continue;
 		}
 		if (strcmp(argv[i], "--") == 0)
-			return i + 1 < argc;
+			return i + 1 < argc ? argv[i + 1] : NULL;
 		if (argv[i][0] != '-')
-			return 1;
+			return argv[i];
 	}
-	return 0;
+	return NULL;
 }
 
 int cmd_device_any(int argc, char **argv)
@@ -249,8 +260,17 @@ int cmd_device_any(int argc, char **argv)
 		for (v = device_verbs; v->name; v++) {
 			if (strcmp(v->name, argv[i]) != 0)
 				continue;
-			if (strcmp(v->name, "show") == 0 && !show_has_id(argc - i, argv + i))
-				break;
+			if (strcmp(v->name, "show") == 0) {
+				const char *id = show_arg(argc - i, argv + i);
+				char shown[RP_SHOW_BUF];
+
+				if (!id)
+					break; /* rampartd's "device show" */
+				if (!is_device_id(id))
+					return cli_usage("device show", "'%s' is not a device ID "
+							 "(64 hex digits); without one, 'device "
+							 "show' asks rampartd", rp_show(id, shown));
+			}
 			if (i != 1)
 				return cli_usage("device", "--socket is for rampartd's verbs; "
 						 "'device %s' asks the security service", v->name);

@@ -191,9 +191,12 @@ def test_not_found_and_escaping(srv, world, logged_in):
     # A path segment cannot climb to another route.
     r = run(h, "tenant", "show", "../tenants")  # a name that does not exist
     assert r.returncode == 1 and "no tenant '../tenants'" in r.stderr, r.stderr
-    for verb in (["image", "show"], ["device", "show"]):
-        r = run(h, *verb, "../../../v1/tenants")
-        assert r.returncode == 1 and "(HTTP 404)" in r.stderr, r.stderr
+    r = run(h, "image", "show", "../../../v1/tenants")
+    assert r.returncode == 1 and "(HTTP 404)" in r.stderr, r.stderr
+    r = run(h, "device", "show", "../../../v1/tenants")  # not a device ID
+    assert r.returncode == 2 and "64 hex digits" in r.stderr, r.stderr
+    r = run(h, "device", "show", "ab" * 32)
+    assert r.returncode == 1 and "(HTTP 404)" in r.stderr, r.stderr
     r = run(h, "product", "show", "--tenant", world["tenant"], "x?y#z")
     assert r.returncode == 1, r.stderr
 
