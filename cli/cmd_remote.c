@@ -20,10 +20,10 @@
 #include "cli.h"
 #include "crypto/crypto.h"
 #include "http.h"
+#include "remote.h"
 
 #define CONFIG_MAX (64 * 1024)
 #define TOKEN_FILE_MAX 4096
-#define COL_MAX 40 /* widest text column before truncation */
 
 /* ---- config ------------------------------------------------------------ */
 
@@ -229,21 +229,8 @@ out:
 
 /* ---- calls -------------------------------------------------------------- */
 
-/* Turn a non-2xx answer into "server: 403 forbidden: <message>". */
-static int server_err(long status, json_t *doc, struct rp_err *e)
-{
-	json_t *err = json_object_get(doc, "error");
-	const char *code = json_string_value(json_object_get(err, "code"));
-	const char *msg = json_string_value(json_object_get(err, "message"));
-	int rc = status >= 400 && status < 500 ? RP_EPOLICY : RP_EIO;
-
-	if (code && msg)
-		return rp_err_set(e, rc, "server: %ld %.64s: %.300s", status, code, msg);
-	return rp_err_set(e, rc, "server: HTTP %ld without an error message", status);
-}
-
 /* Session from the config: server, CA and the token read now. */
-static int session_open(struct cli_http *h, struct rp_err *e)
+int remote_session(struct cli_http *h, struct rp_err *e)
 {
 	struct config c;
 	char tok[CLI_HTTP_TOKEN_MAX + 1];
@@ -258,109 +245,6 @@ static int session_open(struct cli_http *h, struct rp_err *e)
 		rc = cli_http_open(h, c.server, c.ca_cert[0] ? c.ca_cert : NULL, tok, e);
 	rp_wipe(tok, sizeof(tok));
 	return rc;
-}
-
-/* One call expecting 2xx; *out is the JSON answer (caller json_decref). */
-static int request(struct cli_http *h, const char *method, const char *path,
-		   json_t *body, json_t **out, struct rp_err *e)
-{
-	json_t *doc = NULL;
-	long status = 0;
-	int rc;
-
-	rc = cli_http_call(h, method, path, body, &status, &doc, e);
-	if (rc)
-		return rc;
-	if (status < 200 || status > 299) {
-		rc = server_err(status, doc, e);
-		json_decref(doc);
-		return rc;
-	}
-	if (!doc) {
-		return rp_err_set(e, RP_EFORMAT, "server: HTTP %ld with an empty body",
-				  status);
-	}
-	*out = doc;
-	return 0;
-}
-
-/* ---- output ------------------------------------------------------------- */
-
-struct col {
-	const char *key;
-	const char *head;
-};
-
-/* A field as printable text: strings with control bytes replaced, numbers
- * and booleans rendered; the server's text never moves the terminal. */
-static void field(json_t *obj, const char *key, char *out, size_t outsz)
-{
-	json_t *v = json_object_get(obj, key);
-	const char *s = json_string_value(v);
-	size_t i, n;
-
-	out[0] = '\0';
-	if (json_is_integer(v)) {
-		snprintf(out, outsz, "%lld", (long long)json_integer_value(v));
-		return;
-	}
-	if (json_is_boolean(v)) {
-		snprintf(out, outsz, "%s", json_is_true(v) ? "true" : "false");
-		return;
-	}
-	if (!s)
-		return;
-	for (i = 0, n = 0; s[i] && n + 1 < outsz; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		out[n++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
-	}
-	out[n] = '\0';
-}
-
-static int print_table(json_t *arr, const struct col *cols)
-{
-	size_t w[8] = { 0 }, i, k, ncol;
-	char cell[COL_MAX + 1];
-	json_t *row;
-
-	for (ncol = 0; cols[ncol].key && ncol < 8; ncol++)
-		w[ncol] = strlen(cols[ncol].head);
-	json_array_foreach(arr, i, row)
-		for (k = 0; k < ncol; k++) {
-			field(row, cols[k].key, cell, sizeof(cell));
-			if (strlen(cell) > w[k])
-				w[k] = strlen(cell);
-		}
-	for (k = 0; k < ncol; k++)
-		printf("%-*s%s", k + 1 < ncol ? (int)w[k] : 0, cols[k].head,
-		       k + 1 < ncol ? "  " : "\n");
-	json_array_foreach(arr, i, row)
-		for (k = 0; k < ncol; k++) {
-			field(row, cols[k].key, cell, sizeof(cell));
-			if (strlen(cell) == COL_MAX)
-				memcpy(cell + COL_MAX - 3, "...", 4);
-			printf("%-*s%s", k + 1 < ncol ? (int)w[k] : 0, cell,
-			       k + 1 < ncol ? "  " : "\n");
-		}
-	return fflush(stdout) == 0 ? 0 : RP_EIO;
-}
-
-static int print_object(json_t *obj)
-{
-	char cell[1024];
-	const char *key;
-	json_t *v;
-	size_t w = 0;
-
-	json_object_foreach(obj, key, v)
-		if (strlen(key) > w)
-			w = strlen(key);
-	json_object_foreach(obj, key, v) {
-		field(obj, key, cell, sizeof(cell));
-		printf("%-*s  %s\n", (int)w + 1, key, cell);
-	}
-	return fflush(stdout) == 0 ? 0 : RP_EIO;
 }
 
 /* ---- the verbs ----------------------------------------------------------- */
@@ -379,28 +263,29 @@ enum out_kind { OUT_LIST, OUT_OBJECT, OUT_TOKEN };
 struct verb {
 	const char *group, *name; /* name NULL: the group is the verb */
 	const char *method;
-	const char *path; /* {t} --tenant, {p} --product, {0} first argument */
+	const char *path; /* {t} --tenant, {p} --product, {0} first argument;
+			   * tenants and products by id or name */
 	unsigned opts;    /* required options; O_DESC, O_OUT optional */
 	int npos;
 	enum body_kind body;
 	enum out_kind out;
-	const struct col *cols;
+	const struct remote_col *cols;
 	const char *usage, *help;
 };
 
-static const struct col tenant_cols[] = {
-	{ "id", "ID" }, { "name", "NAME" }, { "created_at", "CREATED" }, { NULL, NULL } };
-static const struct col product_cols[] = {
-	{ "id", "ID" }, { "name", "NAME" }, { "created_at", "CREATED" },
-	{ "description", "DESCRIPTION" }, { NULL, NULL } };
-static const struct col group_cols[] = {
-	{ "id", "ID" }, { "name", "NAME" }, { "os_feed", "OS FEED" },
-	{ "update_policy", "UPDATE POLICY" }, { NULL, NULL } };
-static const struct col role_cols[] = {
-	{ "user", "USER" }, { "role", "ROLE" }, { NULL, NULL } };
-static const struct col audit_cols[] = {
-	{ "time", "TIME" }, { "actor", "ACTOR" }, { "action", "ACTION" },
-	{ "target", "TARGET" }, { "detail", "DETAIL" }, { NULL, NULL } };
+static const struct remote_col tenant_cols[] = {
+	{ "id", "ID", 0 }, { "name", "NAME", 0 }, { "created_at", "CREATED", 0 }, { NULL, NULL, 0 } };
+static const struct remote_col product_cols[] = {
+	{ "id", "ID", 0 }, { "name", "NAME", 0 }, { "created_at", "CREATED", 0 },
+	{ "description", "DESCRIPTION", 0 }, { NULL, NULL, 0 } };
+static const struct remote_col group_cols[] = {
+	{ "id", "ID", 0 }, { "name", "NAME", 0 }, { "os_feed", "OS FEED", 0 },
+	{ "update_policy", "UPDATE POLICY", 0 }, { NULL, NULL, 0 } };
+static const struct remote_col role_cols[] = {
+	{ "user", "USER", 0 }, { "role", "ROLE", 0 }, { NULL, NULL, 0 } };
+static const struct remote_col audit_cols[] = {
+	{ "time", "TIME", 0 }, { "actor", "ACTOR", 0 }, { "action", "ACTION", 0 },
+	{ "target", "TARGET", 0 }, { "detail", "DETAIL", 0 }, { NULL, NULL, 0 } };
 
 static const struct verb verbs[] = {
 	{ "tenant", "create", "POST", "/v1/tenants", 0, 1, B_NAME, OUT_OBJECT, NULL,
@@ -465,9 +350,10 @@ static void verb_help(const struct verb *v, FILE *f)
 {
 	fprintf(f, "usage: rampart %s %s\n\n%s\n", v->group, v->usage, v->help);
 	if (v->opts & O_TENANT)
-		fprintf(f, "  --tenant T       the tenant's id\n");
+		fprintf(f, "  --tenant T       the tenant's id or name (default: the only\n"
+			   "                   tenant the token sees)\n");
 	if (v->opts & O_PRODUCT)
-		fprintf(f, "  --product P      the product's id\n");
+		fprintf(f, "  --product P      the product's id or name\n");
 	if (v->opts & O_DESC)
 		fprintf(f, "  --description D  a free-text description (at most 512 bytes)\n");
 	if (v->opts & O_USER)
@@ -523,8 +409,6 @@ static int verb_parse(const struct verb *v, int argc, char **argv, struct vargs 
 	}
 	for (i = 0; i < v->npos; i++)
 		a->pos[i] = argv[optind + i];
-	if ((v->opts & O_TENANT) && !a->tenant)
-		return cli_usage(cmd, "--tenant is required");
 	if ((v->opts & O_PRODUCT) && !a->product)
 		return cli_usage(cmd, "--product is required");
 	if ((v->opts & O_USER) && !a->user)
@@ -534,18 +418,41 @@ static int verb_parse(const struct verb *v, int argc, char **argv, struct vargs 
 	return 0;
 }
 
-/* Expand v->path with each value escaped as one path segment. */
-static int build_path(const struct verb *v, const struct vargs *a, char *out,
-		      size_t outsz, struct rp_err *e)
+/* Expand v->path with each value escaped as one path segment; {t}, {p}
+ * and a tenant's or product's {0} are ids resolved from names. */
+static int build_path(struct cli_http *h, const struct verb *v,
+		      const struct vargs *a, char *out, size_t outsz,
+		      struct rp_err *e)
 {
+	char tenant[REMOTE_ID_MAX] = "", product[REMOTE_ID_MAX] = "";
+	char first[REMOTE_ID_MAX] = "";
 	const char *p = v->path, *val;
 	char seg[512];
 	size_t o = 0, n;
 	int rc;
 
+	if (strstr(p, "{t}")) {
+		rc = remote_tenant(h, a->tenant, tenant, e);
+		if (rc)
+			return e->code == RP_EUSAGE ? rc : rp_err_prefix(e, "--tenant");
+	}
+	if (strstr(p, "{p}")) {
+		rc = remote_product(h, tenant, a->product, product, e);
+		if (rc)
+			return e->code == RP_EUSAGE ? rc : rp_err_prefix(e, "--product");
+	}
+	/* "tenant show NAME", "product show NAME" */
+	if (strstr(p, "{0}") && strcmp(v->method, "GET") == 0) {
+		rc = strcmp(v->group, "tenant") == 0 ? remote_tenant(h, a->pos[0], first, e)
+		   : strcmp(v->group, "product") == 0
+			   ? remote_product(h, tenant, a->pos[0], first, e) : 0;
+		if (rc)
+			return rc;
+	}
 	while (*p) {
 		if (p[0] == '{' && p[1] && p[2] == '}') {
-			val = p[1] == 't' ? a->tenant : p[1] == 'p' ? a->product : a->pos[0];
+			val = p[1] == 't' ? tenant : p[1] == 'p' ? product
+			    : first[0] ? first : a->pos[0];
 			rc = cli_http_escape(val, seg, sizeof(seg), e);
 			if (rc)
 				return rp_err_prefix(e, "'%.64s'", val);
@@ -617,48 +524,40 @@ static int run_verb(const struct verb *v, int argc, char **argv)
 	struct cli_http h = { 0 };
 	struct rp_err e = { 0 };
 	struct vargs a;
-	char path[2048];
+	char path[2048], cmd[64];
 	json_t *body = NULL, *doc = NULL;
 	int rc;
 
 	rc = verb_parse(v, argc, argv, &a);
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
-	rc = build_path(v, &a, path, sizeof(path), &e);
-	if (rc)
-		goto out;
+	verb_name(v, cmd, sizeof(cmd));
 	if (v->body != B_NONE && !(body = build_body(v, &a))) {
 		rc = rp_err_set(&e, RP_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = session_open(&h, &e);
+	rc = remote_session(&h, &e);
 	if (!rc)
-		rc = request(&h, v->method, path, body, &doc, &e);
+		rc = build_path(&h, v, &a, path, sizeof(path), &e);
+	if (!rc)
+		rc = remote_request(&h, v->method, path, body, &doc, &e);
 	if (rc)
 		goto out;
-	if (a.json) {
-		rc = cli_print_json(doc);
-		doc = NULL;
-		cli_http_close(&h);
-		json_decref(body);
-		return rc;
-	}
-	if (v->out == OUT_TOKEN)
+	if (v->out == OUT_TOKEN && !a.json) {
 		rc = print_token(doc, &a, &e);
-	else if (v->out == OUT_LIST && json_is_array(doc))
-		rc = print_table(doc, v->cols);
-	else if (json_is_object(doc))
-		rc = print_object(doc);
-	else
-		rc = rp_err_set(&e, RP_EFORMAT, "server: unexpected JSON %s",
-				rp_json_type_name(doc));
-	if (rc && !e.code)
-		rp_err_set(&e, rc, "writing output failed");
+		json_decref(doc);
+	} else {
+		rc = remote_output(doc, a.json, v->out == OUT_LIST ? v->cols : NULL, &e);
+	}
+	doc = NULL;
 out:
 	json_decref(doc);
 	json_decref(body);
 	cli_http_close(&h);
-	return rc ? cli_fail(&e) : EXIT_OK;
+	if (!rc)
+		return EXIT_OK;
+	fprintf(stderr, "rampart: %s: %s\n", cmd, e.msg[0] ? e.msg : rp_code_name(e.code));
+	return cli_exit_code(e.code ? e.code : rc);
 }
 
 static int run_group(const char *group, int argc, char **argv)
@@ -801,7 +700,7 @@ int cmd_login(int argc, char **argv)
 	if (rc)
 		goto out;
 	/* ...then one authenticated call proves the token. */
-	rc = request(&h, "GET", "/v1/tenants", NULL, &doc, &e);
+	rc = remote_request(&h, "GET", "/v1/tenants", NULL, &doc, &e);
 	if (rc) {
 		rp_err_prefix(&e, "the token in %s was not accepted", c.token_file);
 		goto out;

@@ -3,12 +3,14 @@
 #include <string.h>
 
 #include "cli.h"
+#include "remote.h"
 
 static const struct cli_cmd groups[] = {
 	{ "key", cmd_key, "create and show signing keys" },
 	{ "package", cmd_package, "pack, show and verify signed image packages" },
 	{ "board", cmd_board, "read hardware definitions, generate C headers" },
-	{ "device", cmd_device, "manage a device through rampartd: apps, modes, reports" },
+	{ "device", cmd_device_any, "manage a device through rampartd: apps, modes, reports;\n"
+	  "                service: list, show ID, claim, update" },
 	{ "login", cmd_login, "remember the security service, its CA and a token file" },
 	{ "tenant", cmd_tenant, "service: create, list and show tenants" },
 	{ "product", cmd_product, "service: create, list and show a tenant's products" },
@@ -16,6 +18,10 @@ static const struct cli_cmd groups[] = {
 	{ "role", cmd_role, "service: add, list and remove users' roles" },
 	{ "token", cmd_token, "service: create API tokens" },
 	{ "audit", cmd_audit, "service: show a tenant's audit log" },
+	{ "image", cmd_image, "service: upload, list, show and download images" },
+	{ "deployment", cmd_deployment, "service: create and list a device group's deployments" },
+	{ "error-report", cmd_error_report, "service: list and download devices' error reports" },
+	{ "ca-certificate", cmd_ca_certificate, "service: download the tenant's device CA" },
 	{ NULL, NULL, NULL },
 };
 
@@ -26,7 +32,7 @@ static void help(FILE *f)
 	fprintf(f, "usage: rampart <group> <command> [options]\n\n"
 		   "Rampart: an open, secure-by-default IoT platform.\n\ngroups:\n");
 	for (c = groups; c->name; c++)
-		fprintf(f, "  %-13s %s\n", c->name, c->summary);
+		fprintf(f, "  %-15s %s\n", c->name, c->summary);
 	fprintf(f, "\noptions:\n  -h, --help     this help\n"
 		   "  --version      print the version\n"
 		   "\nExit codes: 0 success, 1 input refused (invalid, tampered or\n"
