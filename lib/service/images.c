@@ -333,6 +333,16 @@ int rp_images_production_key(struct rp_model *m, const struct rp_principal *p,
 /* ---- upload ------------------------------------------------------------- */
 
 /* Package refusals become RP_EVERIFY (422); failures of ours stay. */
+/* The verifier names the file it read: the server's own temporary path,
+ * which is none of the client's business. */
+static void drop_path(struct rp_err *e, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (strncmp(e->msg, path, n) == 0 && e->msg[n] == ':' && e->msg[n + 1] == ' ')
+		memmove(e->msg, e->msg + n + 2, strlen(e->msg + n + 2) + 1);
+}
+
 static int refused(int rc, struct rp_err *e)
 {
 	switch (rc) {
@@ -513,6 +523,7 @@ int rp_images_upload(struct rp_model *m, const struct rp_principal *p,
 		goto out;
 	rc = rp_image_verify(tmp, (const struct rp_key *const *)keys, nkeys, &img, e);
 	if (rc) {
+		drop_path(e, tmp);
 		rc = refused(rc, e);
 		goto out;
 	}

@@ -255,6 +255,9 @@ def test_tampered_refused(srv, world):
     assert code == 422 and is_error(doc, "refused"), doc
     code, doc = srv.upload(a["id"], a["Sensor"], b"not a package at all", a["Contributor"])
     assert code == 422 and is_error(doc, "refused"), doc
+    # The reason, without the server's own file names.
+    msg = doc["error"]["message"]
+    assert "not a Rampart image package" in msg and "/" not in msg, msg
 
 
 def test_oversized_refused(srv, world):
