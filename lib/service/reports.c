@@ -42,16 +42,30 @@ static void iso(int64_t t, char out[32])
 		out[0] = '\0';
 }
 
+/* Azure Sphere's columns, as `rampart device error-report` prints them on
+ * the device (docs/formats/error-reports.md): Event Type is Planned or
+ * Unplanned, Event Class is Application, and the Description starts with
+ * the kind of exit ("AppExit: exit_code=1") and names the app. */
+static int describe(struct rp_stmt *st, char *out, size_t cap)
+{
+	const char *name = rp_stmt_text(st, 4);
+	int n = snprintf(out, cap, "%s; component_id=%s%s%s", rp_stmt_text(st, 8),
+			 rp_stmt_text(st, 3), name[0] ? "; name=" : "", name);
+
+	return n < 0 || (size_t)n >= cap ? RP_ERANGE : 0;
+}
+
 static int csv_row(struct rp_buf *b, struct rp_stmt *st)
 {
-	char count[24], start[32], end[32];
+	char count[24], start[32], end[32], desc[512];
 
 	snprintf(count, sizeof(count), "%lld", (long long)rp_stmt_int(st, 7));
 	iso(rp_stmt_int(st, 9), start);
 	iso(rp_stmt_int(st, 10), end);
-	if (csv_cell(b, rp_stmt_text(st, 0), 0) || csv_cell(b, rp_stmt_text(st, 5), 0) ||
-	    csv_cell(b, rp_stmt_text(st, 6), 0) || csv_cell(b, count, 0) ||
-	    csv_cell(b, rp_stmt_text(st, 8), 0) || csv_cell(b, start, 0) ||
+	if (describe(st, desc, sizeof(desc)) ||
+	    csv_cell(b, rp_stmt_text(st, 0), 0) || csv_cell(b, rp_stmt_text(st, 6), 0) ||
+	    csv_cell(b, "Application", 0) || csv_cell(b, count, 0) ||
+	    csv_cell(b, desc, 0) || csv_cell(b, start, 0) ||
 	    csv_cell(b, end, 1))
 		return RP_ENOMEM;
 	return 0;
@@ -60,17 +74,21 @@ static int csv_row(struct rp_buf *b, struct rp_stmt *st)
 static json_t *json_row(struct rp_stmt *st)
 {
 	const char *prod = rp_stmt_text(st, 1), *group = rp_stmt_text(st, 2);
+	char desc[512];
 
-	return json_pack("{s:s, s:s?, s:s?, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o}",
+	if (describe(st, desc, sizeof(desc)))
+		return NULL;
+	return json_pack("{s:s, s:s?, s:s?, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o}",
 			 "device_id", rp_stmt_text(st, 0),
 			 "product", prod[0] ? prod : NULL,
 			 "device_group", group[0] ? group : NULL,
 			 "component_id", rp_stmt_text(st, 3),
 			 "app_name", rp_stmt_text(st, 4),
-			 "event_type", rp_stmt_text(st, 5),
-			 "event_class", rp_stmt_text(st, 6),
+			 "kind", rp_stmt_text(st, 5),
+			 "event_type", rp_stmt_text(st, 6),
+			 "event_class", "Application",
 			 "event_count", (json_int_t)rp_stmt_int(st, 7),
-			 "description", rp_stmt_text(st, 8),
+			 "description", desc,
 			 "start_time", rp_model_time_json(rp_stmt_int(st, 9)),
 			 "end_time", rp_model_time_json(rp_stmt_int(st, 10)));
 }

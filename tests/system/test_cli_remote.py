@@ -671,7 +671,8 @@ def test_error_reports(srv, world, fleet, logged_in, tmp_path):
                "--device-group", "Field Test", "--since", "1h")
     rows = [x for x in doc["error_reports"] if x["device_id"] == dev]
     assert len(rows) == 1 and rows[0]["event_count"] == 3, doc
-    assert rows[0]["event_type"] == "AppCrash" and rows[0]["app_name"] == "co2monitor"
+    assert rows[0]["kind"] == "AppCrash" and rows[0]["event_type"] == "Unplanned"
+    assert rows[0]["app_name"] == "co2monitor"
     r = run(h, "error-report", "list", "--device", dev)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[0].split()[:3] == ["DEVICE", "ID", "APP"]
@@ -690,7 +691,7 @@ def test_error_reports(srv, world, fleet, logged_in, tmp_path):
     lines = out.read_text().splitlines()
     assert lines[0] == ("Device ID,Event Type,Event Class,Event Count,Description,"
                         "Start Time,End Time")
-    assert len(lines) == 2 and lines[1].startswith(f"{dev},AppCrash,Unplanned,3,")
+    assert len(lines) == 2 and lines[1].startswith(f"{dev},Unplanned,Application,3,")
     r = run(h, "error-report", "download", "-o", out)
     assert r.returncode == 3 and "--force" in r.stderr, r.stderr
     assert run(h, "error-report", "download", "-o", out, "--force").returncode == 0

@@ -340,8 +340,11 @@ def test_error_reports_listing(srv, world, tmp_path):
     rows = listing["error_reports"]
     assert len(rows) == 3
     assert [r["end_time"] for r in rows] == sorted([r["end_time"] for r in rows], reverse=True)
-    exits = [r for r in rows if r["event_type"] == "AppExit" and r["event_class"] == "Unplanned"]
+    exits = [r for r in rows if r["kind"] == "AppExit" and r["event_type"] == "Unplanned"]
     assert len(exits) == 1 and exits[0]["event_count"] == 2
+    assert exits[0]["event_class"] == "Application"
+    assert exits[0]["description"] == (f"exit status 1 after 3.2 s; component_id={comp}; "
+                                       "name=co2monitor")
     assert exits[0]["device_id"] == d.id and exits[0]["product"] == a["product"]
     assert exits[0]["device_group"] == a["group"] and exits[0]["component_id"] == comp
     assert exits[0]["app_name"] == "co2monitor"
@@ -366,10 +369,12 @@ def test_error_reports_listing(srv, world, tmp_path):
     assert lines[0] == CSV_HEADER
     rows = list(csv.reader(io.StringIO(text.decode())))[1:]
     assert len(rows) == 3 and all(len(r) == 7 for r in rows)
-    by_desc = {r[4]: r for r in rows}
+    # Description as on the device: the device's text, then the app.
+    assert all(f"; component_id={comp}; name=co2monitor" in r[4] for r in rows)
+    by_desc = {r[4].split("; component_id=")[0]: r for r in rows}
     assert 'signal=11, "SIGSEGV"' in by_desc
     assert "'=cmd|' /C calc'!A0" in by_desc  # no formula for a spreadsheet
-    assert by_desc["exit status 1 after 3.2 s"][1:4] == ["AppExit", "Unplanned", "2"]
+    assert by_desc["exit status 1 after 3.2 s"][1:4] == ["Unplanned", "Application", "2"]
 
 
 def test_error_reports_access(srv, world):
