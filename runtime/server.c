@@ -380,7 +380,7 @@ static int deploy(struct rpd *d, int fd, json_t **out, struct rp_err *e)
 }
 
 static int handle(struct rpd *d, const struct rp_ctl_req *r, int fd,
-		  json_t **out, struct rp_err *e)
+		  int client_fd, json_t **out, struct rp_err *e)
 {
 	*out = NULL;
 	if (fd >= 0 && r->op != RP_CTL_DEPLOY)
@@ -409,6 +409,13 @@ static int handle(struct rpd *d, const struct rp_ctl_req *r, int fd,
 		return logs(d, r, out, e);
 	case RP_CTL_ERROR_REPORT:
 		return error_report(d, out, e);
+	case RP_CTL_CLOUD_SETUP:
+		return rpd_cloud_setup(d, r, client_fd, e);
+	case RP_CTL_CLOUD_STATUS:
+		*out = rpd_cloud_status(d);
+		return 0;
+	case RP_CTL_CHECK_UPDATES:
+		return rpd_cloud_check(d, client_fd, e);
 	}
 	return rp_err_set(e, RP_EINVAL, "unknown operation");
 }
@@ -444,10 +451,12 @@ static void on_request(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (rc == 0 && (rc = rp_ctl_req_decode(msg.data, msg.len, &req, &e)) == 0)
-		rc = handle(c->d, &req, pkg, &result, &e);
+		rc = handle(c->d, &req, pkg, fd, &result, &e);
 	rp_buf_free(&msg);
 	if (pkg >= 0)
 		close(pkg);
+	if (rc == RPD_DEFERRED)
+		return; /* the cloud client replies when its step ends */
 	if (rc == 0)
 		rc = send_ok(fd, result, &e);
 	if (rc) {
