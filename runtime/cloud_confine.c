@@ -27,12 +27,14 @@ int rpc_confine(struct rp_err *e)
 		SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx),
 		SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(getdents64),
 		SCMP_SYS(unlinkat), SCMP_SYS(renameat), SCMP_SYS(renameat2),
+		SCMP_SYS(linkat),
 		SCMP_SYS(fchmod), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
 		SCMP_SYS(readlinkat), SCMP_SYS(umask), SCMP_SYS(dup),
 		SCMP_SYS(fcntl), SCMP_SYS(ioctl), SCMP_SYS(pipe2),
 		SCMP_SYS(eventfd2),
 #ifdef __NR_access
 		SCMP_SYS(access), SCMP_SYS(unlink), SCMP_SYS(rename),
+		SCMP_SYS(link),
 		SCMP_SYS(stat), SCMP_SYS(lstat), SCMP_SYS(readlink),
 		SCMP_SYS(open), SCMP_SYS(poll), SCMP_SYS(pipe),
 #endif

@@ -56,6 +56,29 @@ static int get_text(json_t *o, const char *key, size_t max, int required,
 	return rp_json_text(v, key, max, 0, out, e);
 }
 
+/* PEM text: printable ASCII and line breaks only. */
+static int get_pem(json_t *o, const char *key, size_t max, const char **out,
+		   struct rp_err *e)
+{
+	json_t *v = json_object_get(o, key);
+	const char *s;
+	size_t n, i;
+
+	if (!json_is_string(v))
+		return rp_err_set(e, RP_EFORMAT, "%s: %s", key,
+				  v ? "must be a string" : "missing");
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (n == 0 || n > max)
+		return rp_err_set(e, RP_EFORMAT, "%s: must be 1 to %zu bytes", key, max);
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= ' ' && s[i] <= '~') || s[i] == '\n' || s[i] == '\r' ||
+		      s[i] == '\t'))
+			return rp_err_set(e, RP_EFORMAT, "%s: not PEM text", key);
+	*out = s;
+	return 0;
+}
+
 static int check_tenant(const char *t, uint8_t id[16], struct rp_err *e)
 {
 	char back[37];
@@ -171,7 +194,7 @@ int rpc_setup(const char *state, json_t *in, json_t **out, struct rp_err *e)
 	if ((rc = rp_json_only_keys(in, keys, "setup", e)) ||
 	    (rc = get_text(in, "url", RPC_URL_MAX, 1, &url, e)) ||
 	    (rc = get_text(in, "tenant", RPC_TENANT_MAX, 1, &tenant, e)) ||
-	    (rc = get_text(in, "server_ca", RPC_CA_PEM_MAX, 1, &ca, e)) ||
+	    (rc = get_pem(in, "server_ca", RPC_CA_PEM_MAX, &ca, e)) ||
 	    (rc = get_text(in, "enroll_token", RPC_TOKEN_MAX, 0, &tok, e)) ||
 	    (rc = rpc_http_check_url(url, e)) || (rc = check_tenant(tenant, tid, e)))
 		goto out;

@@ -1,0 +1,270 @@
+"""System test: the device's cloud client (rampartd + rampart-cloud) against
+a real rampart-server with its real rampart-signer over mutual TLS.
+
+What must work: admission by claim (the device waits, saying its id, until
+the operator claims it) and by enrollment token; check-ins that bring
+verified targets; `check-for-updates`; a crashed app's error report reaching
+the service once; certificate renewal at two thirds of its life.
+What must NOT work, and leave the state unchanged: a replayed (older)
+targets document, a tampered one, another device's; an untrusted server;
+bad setup input. rampartd never links libcrypto (its own meson test).
+"""
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from test_identity import IdServer, SIGNER  # noqa: F401
+from test_rampartd import (RAMPART, RAMPARTD, PROBE, Daemon, needs_root, pack,
+                           run_cli, wait_for)
+from test_server import Server
+
+CLOUD = os.environ.get("RAMPART_CLOUD",
+                       str(pathlib.Path(RAMPARTD).resolve().parent / "rampart-cloud"))
+A = "a0000000-0000-4000-8000-00000000c10d"
+
+
+class CloudServer(IdServer):
+    """rampart-server with the signer, short certificates and check-ins."""
+
+    def __init__(self, url, tmp, extra=()):
+        self.keys = tmp / "ca-keys"
+        self.seen = []
+        Server.__init__(self, url, tmp, extra=(
+            "--keys", str(self.keys), "--signer", SIGNER, "--data", str(tmp / "data"),
+            *extra))
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.skip("the cloud tests need root (rampartd)")
+    tmp = tmp_path_factory.mktemp("cloud-srv")
+    s = CloudServer(f"sqlite:{tmp / 'rampart.db'}", tmp,
+                    extra=("--cert-validity", "60"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def tenant(srv):
+    code, ten = srv.call("POST", "/v1/tenants", srv.owner, {"name": "cloud-tenant"})
+    assert code == 201, ten
+    t = {"id": ten["id"]}
+    for user, role in (("admin", "Administrator"), ("dev", "Contributor"),
+                       ("viewer", "Reader")):
+        assert srv.call("POST", f"/v1/tenants/{t['id']}/roles", srv.owner,
+                        {"user": f"{user}-cloud", "role": role})[0] == 200
+        code, doc = srv.call("POST", f"/v1/tenants/{t['id']}/tokens", srv.owner,
+                             {"user": f"{user}-cloud"})
+        assert code == 201
+        t[role] = doc["token"]
+    code, prod = srv.call("POST", f"/v1/tenants/{t['id']}/products",
+                          t["Administrator"], {"name": "Cloud Sensor"})
+    assert code == 201
+    t["product"] = prod["id"]
+    return t
+
+
+@pytest.fixture
+def work():
+    d = tempfile.mkdtemp(prefix="rpc-", dir="/tmp")
+    os.chmod(d, 0o755)
+    yield pathlib.Path(d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def start_daemon(work, **cfg):
+    conf = {"checkin_interval_s": 3600, "cgroup_parent": "rampart-test-cloud",
+            "cloud_helper": CLOUD}
+    conf.update(cfg)
+    return Daemon(work, config=conf).start()
+
+
+@pytest.fixture
+def daemon(work):
+    d = start_daemon(work)
+    yield d
+    assert d.stop() == 0, d.log.read_text()
+
+
+def device_id(d):
+    r = d.rp("device", "show", "--json")
+    assert r.code == 0, r
+    return r.json()["device_id"]
+
+
+def cloud_setup(d, srv, tenant, *extra):
+    return d.rp("device", "cloud", "setup", "--url", f"https://127.0.0.1:{srv.port}",
+                "--ca", srv.cert, "--tenant", tenant["id"], "--json", *extra)
+
+
+def claim(srv, tenant, dev_id):
+    code, doc = srv.call("POST", f"/v1/tenants/{tenant['id']}/devices/claim",
+                         tenant["Contributor"], {"device_id": dev_id})
+    assert code == 201, doc
+
+
+def status(d):
+    r = d.rp("device", "cloud", "status", "--json")
+    assert r.code == 0, r
+    return r.json()
+
+
+def check(d):
+    r = d.rp("device", "check-for-updates", "--json")
+    assert r.code == 0, r
+    return r.json()
+
+
+def helper(*args):
+    return subprocess.run([CLOUD, *map(str, args)], capture_output=True, text=True,
+                          timeout=60)
+
+
+# ---- admission ---------------------------------------------------------------
+
+@needs_root
+def test_claim_path(daemon, srv, tenant):
+    dev = device_id(daemon)
+    r = cloud_setup(daemon, srv, tenant)
+    assert r.code == 0, r
+    res = r.json()
+    assert res["result"]["state"] == "unclaimed"
+    assert f"waiting to be claimed: give the operator device id {dev}" in \
+        res["status"]["message"]
+    st = status(daemon)
+    assert st["configured"] and st["state"] == "unclaimed" and st["certificate"] is None
+    cloud = daemon.state / "cloud"
+    assert json.loads((cloud / "config.json").read_text()) == {
+        "url": f"https://127.0.0.1:{srv.port}", "tenant": tenant["id"]}
+    assert (cloud / "server-ca.pem").read_text() == srv.cert.read_text()
+    assert (cloud / "targets.state").stat().st_mode & 0o777 == 0o600
+    assert not (cloud / "cert.pem").exists()
+    # The human output says the same.
+    r = daemon.rp("device", "cloud", "status")
+    assert r.code == 0 and "waiting to be claimed" in r.out and dev in r.out
+    # The operator claims it; the next step gets the certificate.
+    claim(srv, tenant, dev)
+    res = check(daemon)
+    cert = res["status"]["certificate"]
+    assert cert and cert["not_after"] - cert["not_before"] == 60
+    assert cert["renew_after"] == cert["not_before"] + 40
+    assert (cloud / "cert.pem").exists() and (cloud / "tenant-ca.pem").exists()
+    out = subprocess.run(["openssl", "x509", "-in", cloud / "cert.pem", "-noout",
+                          "-subject"], capture_output=True, text=True).stdout
+    assert dev in out
+    r = subprocess.run(["openssl", "verify", "-CAfile", cloud / "tenant-ca.pem",
+                        "-purpose", "sslclient", cloud / "cert.pem"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # The private key never left the device key file.
+    assert "PRIVATE" not in "".join(p.read_text() for p in cloud.glob("*.pem"))
+
+
+@needs_root
+def test_enrollment_token_path(daemon, srv, tenant):
+    code, tok = srv.call("POST", f"/v1/tenants/{tenant['id']}/enrollment-tokens",
+                         tenant["Administrator"], {"expires_in": 600})
+    assert code == 201, tok
+    r = cloud_setup(daemon, srv, tenant, "--enroll-token", tok["token"])
+    assert r.code == 0, r
+    res = r.json()["result"]
+    assert res["enrolled"] is True and res["certificate"], res
+    cloud = daemon.state / "cloud"
+    assert not (cloud / "enroll-token").exists()  # used once, then gone
+    code, shown = srv.call("GET", f"/v1/tenants/{tenant['id']}/devices/"
+                           f"{device_id(daemon)}", tenant["Reader"])
+    assert code == 200, shown
+
+
+@needs_root
+def test_used_token_falls_back_to_claim(work, srv, tenant):
+    code, tok = srv.call("POST", f"/v1/tenants/{tenant['id']}/enrollment-tokens",
+                         tenant["Administrator"], {"expires_in": 600})
+    assert code == 201
+    (work / "one").mkdir()
+    first = start_daemon(work / "one")
+    try:
+        assert cloud_setup(first, srv, tenant, "--enroll-token", tok["token"]).json()[
+            "result"]["enrolled"]
+    finally:
+        first.stop()
+    (work / "two").mkdir()
+    second = start_daemon(work / "two")
+    try:
+        r = cloud_setup(second, srv, tenant, "--enroll-token", tok["token"])
+        assert r.code == 0, r
+        assert r.json()["result"]["state"] == "unclaimed"
+    finally:
+        second.stop()
+
+
+# ---- setup refusals ----------------------------------------------------------
+
+@needs_root
+@pytest.mark.parametrize("url,why", [
+    ("http://127.0.0.1:1", "plain HTTP is refused"),
+    ("https://user@127.0.0.1", "no user, path or query"),
+    ("https://127.0.0.1/path", "no user, path or query"),
+    ("ftp://x", "expected https://HOST[:PORT]"),
+])
+def test_setup_bad_url(daemon, srv, tenant, url, why):
+    r = daemon.rp("device", "cloud", "setup", "--url", url, "--ca", srv.cert,
+                  "--tenant", tenant["id"])
+    assert r.code != 0 and why in r.err, r
+    assert not (daemon.state / "cloud" / "config.json").exists()
+
+
+@needs_root
+def test_setup_bad_tenant_and_ca(daemon, srv, tenant, work):
+    r = daemon.rp("device", "cloud", "setup", "--url", "https://127.0.0.1:1",
+                  "--ca", srv.cert, "--tenant", "not-a-guid")
+    assert r.code != 0 and "tenant" in r.err, r
+    bad = work / "bad.pem"
+    bad.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    r = daemon.rp("device", "cloud", "setup", "--url", "https://127.0.0.1:1",
+                  "--ca", bad, "--tenant", tenant["id"])
+    assert r.code != 0 and "server CA" in r.err, r
+    r = daemon.rp("device", "cloud", "setup", "--url", "https://127.0.0.1:1")
+    assert r.code == 2, r
+    r = daemon.rp("device", "check-for-updates")
+    assert r.code != 0 and "not set up" in r.err, r
+
+
+@needs_root
+def test_untrusted_server_refused(daemon, srv, tenant, work):
+    other = work / "other.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", work / "o.key",
+                    "-out", other, "-days", "1", "-subj", "/CN=localhost"],
+                   check=True, capture_output=True)
+    r = daemon.rp("device", "cloud", "setup", "--url", f"https://127.0.0.1:{srv.port}",
+                  "--ca", other, "--tenant", tenant["id"], "--json")
+    assert r.code == 0, r
+    res = r.json()["result"]
+    assert res["state"] == "error" and "not trusted" in res["error"], res
+    assert not (daemon.state / "cloud" / "cert.pem").exists()
+
+
+@needs_root
+def test_helper_missing(work):
+    d = start_daemon(work, cloud_helper="/nonexistent/rampart-cloud")
+    try:
+        r = d.rp("device", "check-for-updates")
+        assert r.code != 0 and "rampart-cloud" in r.err, r
+        assert d.rp("device", "show").code == 0  # the device runs on
+    finally:
+        d.stop()
+
+
+def test_helper_usage():
+    r = helper()
+    assert r.returncode != 0 and "usage: rampart-cloud" in r.stderr
+    r = helper("verify-targets", "/nonexistent", "/nonexistent/x.rpt")
+    assert r.returncode != 0 and "not set up" in r.stderr
