@@ -268,3 +268,165 @@ def test_helper_usage():
     assert r.returncode != 0 and "usage: rampart-cloud" in r.stderr
     r = helper("verify-targets", "/nonexistent", "/nonexistent/x.rpt")
     assert r.returncode != 0 and "not set up" in r.stderr
+
+
+# ---- check-in and targets ------------------------------------------------------
+
+@pytest.fixture
+def claimed(daemon, srv, tenant):
+    """A daemon set up and claimed, with its first check-in done."""
+    claim(srv, tenant, device_id(daemon))
+    r = cloud_setup(daemon, srv, tenant)
+    assert r.code == 0, r
+    res = r.json()["result"]
+    assert res["state"] == "ok", res
+    return daemon
+
+
+def state_bytes(d):
+    return (d.state / "cloud" / "targets.state").read_bytes()
+
+
+@needs_root
+def test_checkin_brings_verified_targets(claimed, srv, tenant):
+    d = claimed
+    cloud = d.state / "cloud"
+    st = status(d)
+    assert st["state"] == "ok" and st["message"] is None
+    t1 = st["targets"]
+    assert t1["version"] >= 1 and st["targets_version"] == t1["version"]
+    assert t1["tenant"] == tenant["id"] and t1["images"] == []
+    assert t1["expires"] > t1["issued_at"]
+    assert st["last_checkin"] and st["next_checkin"] > st["last_checkin"]
+    assert (cloud / "targets-key.pem").exists() and (cloud / "targets.rpt").exists()
+    assert (cloud / "tenant-ca.pem").exists()
+    status_file = json.loads((cloud / "status.json").read_text())
+    assert status_file["targets_version"] == t1["version"]
+    # check-for-updates: the next document, a higher version.
+    res = check(d)
+    assert res["result"]["state"] == "ok"
+    t2 = res["result"]["targets"]
+    assert t2["accepted"] and t2["version"] > t1["version"]
+    r = d.rp("device", "check-for-updates")
+    assert r.code == 0 and "Targets version:" in r.out and "Checked in" in r.out, r
+    # The service knows the device checked in.
+    code, dev = srv.call("GET", f"/v1/tenants/{tenant['id']}/devices/{device_id(d)}",
+                         tenant["Reader"])
+    assert code == 200 and dev["last_checkin"] and dev["runtime_version"], dev
+
+
+@needs_root
+def test_replayed_tampered_and_foreign_targets_refused(claimed, srv, tenant, work):
+    d = claimed
+    cloud = d.state / "cloud"
+    old = work / "old.rpt"
+    shutil.copy(cloud / "targets.rpt", old)
+    check(d)
+    newest = (cloud / "targets.rpt").read_bytes()
+    before = state_bytes(d)
+    # Replay of an older, validly signed document: refused, nothing changes.
+    r = helper("verify-targets", d.state, old)
+    assert r.returncode != 0 and "rollback" in r.stderr, r
+    assert state_bytes(d) == before
+    # The same document again is no error and no change.
+    r = helper("verify-targets", d.state, cloud / "targets.rpt")
+    assert r.returncode == 0 and json.loads(r.stdout)["accepted"] is False, r
+    assert state_bytes(d) == before
+    # Tampered: one payload byte flipped (the version digit), or truncated.
+    i = newest.index(b'"version":') + len(b'"version":')
+    bad = bytearray(newest)
+    bad[i] = ord("9") if bad[i] != ord("9") else ord("8")
+    (work / "tampered.rpt").write_bytes(bytes(bad))
+    r = helper("verify-targets", d.state, work / "tampered.rpt")
+    assert r.returncode != 0 and "signature" in r.stderr, r
+    (work / "short.rpt").write_bytes(newest[:-5])
+    r = helper("verify-targets", d.state, work / "short.rpt")
+    assert r.returncode != 0, r
+    assert state_bytes(d) == before
+    # Another device's document (same tenant, same signing key): refused.
+    (work / "other").mkdir()
+    other = start_daemon(work / "other")
+    try:
+        claim(srv, tenant, device_id(other))
+        assert cloud_setup(other, srv, tenant).json()["result"]["state"] == "ok"
+        check(other)
+        foreign = other.state / "cloud" / "targets.rpt"
+        r = helper("verify-targets", d.state, foreign)
+        assert r.returncode != 0 and "device" in r.stderr, r
+    finally:
+        other.stop()
+    assert state_bytes(d) == before
+    # A damaged state refuses everything rather than starting afresh.
+    (cloud / "targets.state").write_bytes(before[:-1] + bytes([before[-1] ^ 1]))
+    r = helper("verify-targets", d.state, cloud / "targets.rpt")
+    assert r.returncode != 0 and "state" in r.stderr, r
+    (cloud / "targets.state").write_bytes(before)
+    # And rampartd reports a refused document in its status, state intact.
+    assert check(d)["result"]["targets"]["accepted"]
+
+
+@needs_root
+def test_crash_report_reaches_service_once(claimed, srv, tenant, work):
+    d = claimed
+    dev = device_id(d)
+    r = run_cli("key", "generate", "-o", work / "dev.key")
+    assert r.code == 0, r
+    assert d.rp("device", "enable-development", "--trust-key", work / "dev.pub").code == 0
+    pkg = pack(work, {"dev": work / "dev.key"}, A, ["crash"], name="crasher")
+    assert d.rp("device", "sideload", "deploy", pkg).code == 0
+    wait_for(lambda: any("AppCrash" in e["description"] for e in
+                         d.rp("device", "error-report", "--json").json()["events"]),
+             timeout=20, what="a crash report")
+    d.rp("device", "app", "stop", "--component-id", A)
+    res = check(d)["result"]
+    ck = res["checkin"]
+    assert ck["reports_sent"] >= 1 and ck["reports_accepted"] == ck["reports_sent"], res
+    acked = ck["reports_acked_seq"]
+    assert acked >= ck["reports_sent"]
+    assert any(a["component_id"] == A for a in
+               srv.call("GET", f"/v1/tenants/{tenant['id']}/devices/{dev}",
+                        tenant["Reader"])[1]["installed"])
+    code, doc = srv.call("GET", f"/v1/tenants/{tenant['id']}/error-reports?device={dev}",
+                         tenant["Reader"])
+    assert code == 200, doc
+    rows = [x for x in doc["error_reports"] if x["component_id"] == A]
+    assert any(x["event_type"] == "AppCrash" and x["event_class"] == "Unplanned"
+               for x in rows), rows
+    # Nothing is sent twice, also across a restart of rampartd.
+    assert check(d)["result"]["checkin"]["reports_sent"] == 0
+    d.stop()
+    d.start()
+    assert status(d)["reports_acked_seq"] == acked
+    assert check(d)["result"]["checkin"]["reports_sent"] == 0
+
+
+@needs_root
+def test_scheduled_checkins(work, srv, tenant):
+    d = start_daemon(work, checkin_interval_s=2, checkin_jitter_pct=0)
+    try:
+        claim(srv, tenant, device_id(d))
+        assert cloud_setup(d, srv, tenant).json()["result"]["state"] == "ok"
+        v0 = status(d)["targets_version"]
+        # Without asking: the interval brings new documents.
+        wait_for(lambda: status(d)["targets_version"] >= v0 + 2, timeout=20,
+                 step=0.5, what="two scheduled check-ins")
+    finally:
+        assert d.stop() == 0
+
+
+@needs_root
+def test_certificate_renewed_at_two_thirds(claimed):
+    d = claimed
+    cert = status(d)["certificate"]
+    assert cert["renew_after"] - cert["not_before"] == 40
+    # Before renew_after: the same certificate.
+    res = check(d)["result"]
+    assert res["renewed"] is False and res["certificate"]["serial"] == cert["serial"]
+    wait = cert["renew_after"] - time.time() + 1
+    if wait > 0:
+        time.sleep(wait)
+    res = check(d)["result"]
+    assert res["state"] == "ok" and res["renewed"] is True, res
+    assert res["certificate"]["serial"] != cert["serial"]
+    assert res["certificate"]["not_before"] >= cert["renew_after"] - 1
+    assert res["checkin"] is not None
