@@ -766,6 +766,9 @@ int rpd_cloud_init(struct rpd *d, struct rp_err *e)
 		return rp_err_set(e, RP_ERANGE, "state path too long");
 	c->configured = access(p, F_OK) == 0;
 	load_status(c);
+	/* A ring made afresh numbers from 1 again: never skip its records. */
+	if (c->acked_seq >= d->reports.next_seq)
+		c->acked_seq = d->reports.next_seq ? d->reports.next_seq - 1 : 0;
 	if (c->configured && c->helper[0])
 		schedule(c, 1); /* soon after start, off the start path */
 	return 0;
