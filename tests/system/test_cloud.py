@@ -433,3 +433,37 @@ def test_certificate_renewed_at_two_thirds(claimed):
     res = check(d)["result"]
     assert res["state"] == "ok" and res["checkin"] is not None
     assert res["certificate"]["serial"] == new["serial"]
+
+
+@needs_root
+def test_helper_hangs_or_crashes_loop_keeps_serving(work):
+    """A stand-in for rampart-cloud that hangs, then crashes: each step is
+    killed or reported, rampartd serves other requests meanwhile."""
+    mode = work / "mode"
+    mode.write_text("hang")
+    stand = work / "stand-in"
+    stand.write_text(f'#!/bin/sh\nif [ "$(/bin/cat {mode})" = hang ]; then '
+                     'exec /bin/sleep 30; fi\nkill -SEGV $$\n')
+    stand.chmod(0o755)
+    cloud = work / "state" / "cloud"
+    cloud.mkdir(parents=True, mode=0o700)
+    os.chmod(work / "state", 0o755)
+    (cloud / "config.json").write_text(json.dumps(
+        {"url": "https://127.0.0.1:1", "tenant": A}))
+    d = start_daemon(work, cloud_helper=str(stand), cloud_timeout_ms=1500)
+    try:
+        time.sleep(1.2)  # the first scheduled step is hanging now
+        t0 = time.monotonic()
+        assert d.rp("device", "show").code == 0
+        assert status(d)["busy"] is True
+        assert time.monotonic() - t0 < 1.0  # not stuck behind the helper
+        r = d.rp("device", "check-for-updates")
+        assert r.code != 0 and "no answer within 1500 ms; killed" in r.err, r
+        mode.write_text("crash")
+        r = d.rp("device", "check-for-updates")
+        assert r.code != 0 and "killed by signal 11" in r.err, r
+        st = status(d)
+        assert st["state"] == "error" and st["failures"] >= 2
+        assert st["next_checkin"] - time.time() <= 3600
+    finally:
+        assert d.stop() == 0
