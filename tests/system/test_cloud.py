@@ -467,3 +467,77 @@ def test_helper_hangs_or_crashes_loop_keeps_serving(work):
         assert st["next_checkin"] - time.time() <= 3600
     finally:
         assert d.stop() == 0
+
+
+def resign(doc, key, **changes):
+    """A targets document like doc with payload fields changed, signed by
+    key (a PEM Ed25519 private key) per docs/formats/targets.md."""
+    import hashlib
+    import struct
+    plen = struct.unpack_from("<I", doc, 12)[0]
+    payload = json.loads(doc[16:16 + plen])
+    payload.update(changes)
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    signed = doc[:12] + struct.pack("<I", len(body)) + body
+    with tempfile.TemporaryDirectory() as t:
+        msg = pathlib.Path(t) / "msg"
+        msg.write_bytes(signed)
+        sig = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", key,
+                              "-in", msg], capture_output=True, check=True).stdout
+        spki = subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-outform",
+                               "DER"], capture_output=True, check=True).stdout
+    assert len(sig) == 64
+    one = struct.pack("<BBH", 1, 0, 64) + hashlib.sha256(spki).digest() + sig
+    total = 16 + len(one) + 12
+    block = b"RAMPSIG\0" + struct.pack("<HHI", 1, 1, 0) + one + \
+        struct.pack("<I", total) + b"RAMPEND\0"
+    return signed + block
+
+
+@needs_root
+def test_validly_signed_but_expired_future_or_foreign_refused(claimed, srv, tenant, work):
+    """Documents signed with the tenant's real targets key (taken from the
+    signer's key directory) that the device must still refuse."""
+    d = claimed
+    cloud = d.state / "cloud"
+    key = srv.keys / tenant["id"] / "targets.key"
+    assert key.exists()
+    doc = (cloud / "targets.rpt").read_bytes()
+    cur = status(d)["targets"]
+    now = int(time.time())
+    before = state_bytes(d)
+    cases = [
+        ({"version": cur["version"] + 100, "issued_at": now - 3 * 86400,
+          "expires": now - 2 * 86400}, "expired"),
+        ({"version": cur["version"] + 100, "issued_at": now + 7200,
+          "expires": now + 86400}, "not yet valid"),
+        ({"version": cur["version"] + 100, "issued_at": cur["issued_at"] - 10,
+          "device_group": "11111111-1111-4111-8111-111111111111"}, "issued"),
+        ({"version": cur["version"] + 100, "tenant": "22222222-2222-4222-8222-222222222222"},
+         "tenant"),
+    ]
+    for i, (changes, why) in enumerate(cases):
+        p = work / f"forged-{i}.rpt"
+        p.write_bytes(resign(doc, key, **changes))
+        r = helper("verify-targets", d.state, p)
+        assert r.returncode != 0 and why in r.stderr, (changes, r.stderr)
+        assert state_bytes(d) == before
+    # Signed by a key the device did not pin: untrusted.
+    other = work / "other.key"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", other],
+                   check=True, capture_output=True)
+    p = work / "untrusted.rpt"
+    p.write_bytes(resign(doc, other, version=cur["version"] + 100, issued_at=now))
+    r = helper("verify-targets", d.state, p)
+    assert r.returncode != 0 and "no trusted key" in r.stderr, r.stderr
+    assert state_bytes(d) == before
+    # The control: the same forging with the right key and sane fields is
+    # accepted, so the refusals above were for their reasons.
+    p = work / "good.rpt"
+    p.write_bytes(resign(doc, key, version=cur["version"] + 100, issued_at=now,
+                         expires=now + 86400))
+    r = helper("verify-targets", d.state, p)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["accepted"] is True
+    assert state_bytes(d) != before
+    assert (cloud / "targets.rpt").read_bytes() == p.read_bytes()
