@@ -432,6 +432,7 @@ static json_t *report_json(const struct rp_report *r)
 {
 	char id[37], desc[320], out[257];
 	const char *detail, *type;
+	json_t *o;
 	size_t n;
 
 	rp_guid_format(r->component_id, id);
@@ -443,16 +444,21 @@ static json_t *report_json(const struct rp_report *r)
 	snprintf(out, sizeof(out), "%.*s%s", (int)n, desc, detail ? detail : "");
 	type = r->kind == RP_EXIT_CODE ? "AppExit" :
 	       r->kind == RP_EXIT_SIGNAL ? "AppCrash" : "AppStartFailed";
-	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:I}",
-			 "seq", (json_int_t)r->seq, "time", (json_int_t)r->time,
-			 "component_id", id, "app_name", r->name[0] ? r->name : "unknown",
-			 "event_type", type,
-			 "event_class", r->type == RP_EVENT_PLANNED ? "Planned" : "Unplanned",
-			 "exit_code", r->kind == RP_EXIT_CODE ? (int)r->status : 0,
-			 "signal", r->kind == RP_EXIT_SIGNAL ? (int)r->status : 0,
-			 "description", out,
-			 "image_version", r->version[0] ? r->version : "0",
-			 "security_version", (json_int_t)r->security_version);
+	o = json_pack("{s:I, s:I, s:s, s:s, s:s, s:i, s:i, s:s, s:I}",
+		      "seq", (json_int_t)r->seq, "time", (json_int_t)r->time,
+		      "component_id", id, "event_type", type,
+		      "event_class", r->type == RP_EVENT_PLANNED ? "Planned" : "Unplanned",
+		      "exit_code", r->kind == RP_EXIT_CODE ? (int)r->status : 0,
+		      "signal", r->kind == RP_EXIT_SIGNAL ? (int)r->status : 0,
+		      "description", out,
+		      "security_version", (json_int_t)r->security_version);
+	/* Optional in the check-in: a record without them (a start that
+	 * failed before the package was read) leaves them out. */
+	if (o && r->name[0])
+		set(o, "app_name", json_string(r->name));
+	if (o && r->version[0])
+		set(o, "image_version", json_string(r->version));
+	return o;
 }
 
 /* The oldest reports the service does not hold yet, at most 64. */
