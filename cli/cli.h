@@ -38,6 +38,8 @@ int cli_print_json(json_t *v);
 
 int cmd_key(int argc, char **argv);
 int cmd_package(int argc, char **argv);
+/* rampart package build (cmd_build.c). */
+int cmd_package_build(int argc, char **argv);
 int cmd_board(int argc, char **argv);
 int cmd_device(int argc, char **argv);
 /* The security service's API (cmd_remote.c). */

@@ -314,9 +314,13 @@ static void print_apps_table(json_t *apps)
 
 		if (json_is_integer(pid))
 			snprintf(ps, sizeof(ps), "%lld", (long long)json_integer_value(pid));
-		printf("%-36s  %-16s  %-9s  %-8s  %-10s  %lld\n", str(a, "component_id"),
+		printf("%-36s  %-16s  %-9s  %-8s  %-10s  %lld", str(a, "component_id"),
 		       str(a, "name"), str(a, "state"), ps, str(a, "version"),
 		       (long long)json_integer_value(json_object_get(a, "restarts")));
+		/* e.g. "update 2.0.0 deferred until ..." (rampartd's words) */
+		if (json_is_string(json_object_get(a, "state_detail")))
+			printf("  (%s)", str(a, "state_detail"));
+		putchar('\n');
 	}
 }
 
@@ -333,6 +337,8 @@ static void print_status(json_t *apps)
 
 		printf("%s%s (%s)\n", i ? "\n" : "", str(a, "component_id"), str(a, "name"));
 		printf("  State:          %s\n", str(a, "state"));
+		if (json_is_string(json_object_get(a, "state_detail")))
+			printf("  Update:         %s\n", str(a, "state_detail"));
 		if (json_is_integer(pid))
 			printf("  PID:            %lld\n", (long long)json_integer_value(pid));
 		printf("  Version:        %s (security version %lld, %s-signed)\n",
@@ -533,6 +539,16 @@ static int output(const struct dev_cmd *c, const struct dev_args *a, json_t *res
 		break;
 	case RP_CTL_DEPLOY:
 		v = json_object_get(res, "app");
+		if (json_is_object(json_object_get(res, "update"))) {
+			/* Installed later: a running app deferred it. */
+			json_t *u = json_object_get(res, "update");
+			json_t *df = json_object_get(u, "deferred");
+
+			printf("Staged %s version %s: update deferred by %s (%s) until %s\n",
+			       str(u, "component_id"), str(u, "version"), str(df, "by_name"),
+			       str(df, "by"), str(df, "until"));
+			break;
+		}
 		printf("Installed %s (%s) version %s: %s\n", str(v, "component_id"),
 		       str(v, "name"), str(v, "version"), str(v, "state"));
 		break;

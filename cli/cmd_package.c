@@ -476,6 +476,7 @@ static int package_verify(int argc, char **argv)
 int cmd_package(int argc, char **argv)
 {
 	static const struct cli_cmd cmds[] = {
+		{ "build", cmd_package_build, "build a Meson or CMake app and pack it" },
 		{ "pack", package_pack, "pack and sign an app into an image package" },
 		{ "show", package_show, "describe an image package" },
 		{ "verify", package_verify, "verify an image package against trusted keys" },

@@ -1,9 +1,13 @@
-/* Inter-app channels (AllowedApplicationConnections). Each running app
- * instance has a socket, <run_dir>/app.sock, seen in its compartment as
- * /run/rampart/app.sock. An app asks {"connect":"<ComponentId>"}; when
- * both manifests list each other and the partner is running and
- * connected to its own app socket, rampartd makes a socketpair and hands
- * one end to each (docs/formats/control-protocol.md). */
+/* The app socket. Each running app instance has a socket,
+ * <run_dir>/app.sock, seen in its compartment as /run/rampart/app.sock;
+ * this file accepts its connections, frames and decodes its requests
+ * (lib/ctl/appreq.h) and dispatches them: peripherals to periph.c, system
+ * events, power and device auth to sysevent.c, and inter-app channels
+ * (AllowedApplicationConnections) here: an app asks
+ * {"connect":"<ComponentId>"}; when both manifests list each other and
+ * the partner is running and connected to its own app socket, rampartd
+ * makes a socketpair and hands one end to each
+ * (docs/formats/control-protocol.md). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +22,9 @@
 
 static void conn_close(struct chan_conn *c)
 {
+	if (c->fd >= 0)
+		rpd_sysev_conn_closed(c);
+	c->events = 0;
 	rp_ctl_lines_free(&c->in);
 	if (c->ev)
 		event_free(c->ev);
@@ -58,6 +65,22 @@ static int lists(const struct rp_manifest *m, const uint8_t id[16])
 			return 1;
 	}
 	return 0;
+}
+
+int rpd_chan_reply(struct chan_conn *c, json_t *o, int fd)
+{
+	char buf[RP_CTL_CHAN_MAX + 1];
+	struct rp_err e;
+	size_t n;
+
+	rp_err_clear(&e);
+	if (c->fd >= 0 && rp_appreq_reply_encode(o, buf, sizeof(buf), &n, &e) == 0 &&
+	    rp_ctl_send(c->fd, buf, n, fd, &e) == 0)
+		return 0;
+	if (c->fd < 0)
+		json_decref(o);
+	rpd_log("app %s: reply: %s", c->app->id, e.msg[0] ? e.msg : "connection closed");
+	return -1;
 }
 
 static void reply_err(struct chan_conn *c, const struct rp_err *err)
@@ -128,12 +151,40 @@ out:
 	return rc;
 }
 
+static int dispatch(struct chan_conn *c, const struct rp_appreq *r,
+		    struct rp_err *e)
+{
+	int fd = -1, rc;
+
+	switch (r->kind) {
+	case RP_APPREQ_CONNECT:
+		return connect_apps(c, r->target, e);
+	case RP_APPREQ_OPEN:
+		if ((rc = rpd_periph_open(c, r, &fd, e)))
+			return rc;
+		rpd_log("app %s: opened %s %u", c->app->id,
+			rp_appreq_periph_name(r->periph), r->id);
+		(void)rpd_chan_reply(c, json_pack("{s:s, s:I}", "opened",
+						  rp_appreq_periph_name(r->periph),
+						  "id", (json_int_t)r->id), fd);
+		close(fd);
+		return 0;
+	case RP_APPREQ_SYSEVENT:
+	case RP_APPREQ_POWER:
+	case RP_APPREQ_DEVICEAUTH:
+	case RP_APPREQ_STORAGE:
+		rpd_sysev_request(c, r);
+		return 0;
+	}
+	return rp_err_set(e, RP_EINVAL, "unknown request");
+}
+
 static void on_msg(evutil_socket_t fd, short what, void *arg)
 {
 	struct chan_conn *c = arg;
 	uint8_t line[RP_CTL_CHAN_MAX];
+	struct rp_appreq req;
 	struct rp_err e;
-	uint8_t id[16];
 	size_t n;
 	int rc, pfd, lines = 0;
 
@@ -157,10 +208,10 @@ static void on_msg(evutil_socket_t fd, short what, void *arg)
 		if (pfd >= 0)
 			close(pfd);
 		rp_err_clear(&e);
-		if ((rc = rp_ctl_chan_decode(line, n, id, &e)) == 0)
-			rc = connect_apps(c, id, &e);
+		if ((rc = rp_appreq_decode(line, n, &req, &e)) == 0)
+			rc = dispatch(c, &req, &e);
 		if (rc) {
-			rpd_log("app %s: channel refused: %s", c->app->id, e.msg);
+			rpd_log("app %s: request refused: %s", c->app->id, e.msg);
 			reply_err(c, &e);
 		}
 		if (c->fd < 0)

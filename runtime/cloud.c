@@ -840,7 +840,7 @@ int rpd_cloud_check(struct rpd *d, int fd, struct rp_err *e)
 		if ((rc = add_waiter(c->pending, &c->npending, fd, e)))
 			return rc;
 		c->again = 1;
-		return RPD_DEFERRED;
+		return RPD_REPLY_LATER;
 	}
 	if ((rc = add_waiter(c->waiting, &c->nwaiting, fd, e)))
 		return rc;
@@ -848,7 +848,7 @@ int rpd_cloud_check(struct rpd *d, int fd, struct rp_err *e)
 		close(c->waiting[--c->nwaiting]);
 		return rc;
 	}
-	return RPD_DEFERRED;
+	return RPD_REPLY_LATER;
 }
 
 int rpd_cloud_setup(struct rpd *d, const struct rp_ctl_req *r, int fd,
@@ -877,5 +877,5 @@ int rpd_cloud_setup(struct rpd *d, const struct rp_ctl_req *r, int fd,
 	    (rc = start(c, JOB_SETUP, req, e)))
 		close(c->waiting[--c->nwaiting]);
 	json_decref(req);
-	return rc ? rc : RPD_DEFERRED;
+	return rc ? rc : RPD_REPLY_LATER;
 }

@@ -26,6 +26,7 @@ void rpd_config_init(struct rpd_config *c)
 	c->cloud_timeout_ms = 120000;
 	c->checkin_interval_s = 3600;
 	c->checkin_jitter_pct = 10;
+	c->update_notice_ms = 1000;
 }
 
 static int get_u64(json_t *o, const char *key, uint64_t min, uint64_t max,
@@ -102,6 +103,30 @@ static int load_backoff(json_t *o, struct rpd_config *c, struct rp_err *e)
 	return 0;
 }
 
+/* The keys of peripherals and system events (docs/runtime.md). */
+static int load_periph(json_t *o, struct rpd_config *c, struct rp_err *e)
+{
+	json_t *v;
+	int rc;
+
+	if ((rc = get_str(o, "board", c->board, sizeof(c->board), e)) ||
+	    (rc = get_str(o, "board_root", c->board_root, sizeof(c->board_root), e)) ||
+	    (rc = get_u64(o, "update_notice_ms", 0, 60000, &c->update_notice_ms, e)))
+		return rc;
+	if (c->board[0] && c->board[0] != '/')
+		return rp_err_set(e, RP_EFORMAT, "board: must be an absolute path");
+	if (c->board_root[0] && (c->board_root[0] != '/' ||
+				 strcmp(c->board_root, "/") == 0))
+		return rp_err_set(e, RP_EFORMAT, "board_root: must be an absolute "
+				  "path other than /");
+	if ((v = json_object_get(o, "power_actions"))) {
+		if (!json_is_boolean(v))
+			return rp_err_set(e, RP_EFORMAT, "power_actions: must be a boolean");
+		c->power_actions = json_is_true(v);
+	}
+	return 0;
+}
+
 int rpd_config_load(struct rpd_config *c, const char *path, struct rp_err *e)
 {
 	static const char *const keys[] = {
@@ -110,7 +135,8 @@ int rpd_config_load(struct rpd_config *c, const char *path, struct rp_err *e)
 		"max_package_kb", "log_kb", "report_slots", "cgroup_parent",
 		"verify_helper", "verify_timeout_ms",
 		"cloud_helper", "cloud_timeout_ms", "checkin_interval_s",
-		"checkin_jitter_pct", NULL,
+		"checkin_jitter_pct",
+		"board", "board_root", "power_actions", "update_notice_ms", NULL,
 	};
 	struct rp_buf text;
 	json_t *o = NULL, *v;
@@ -151,6 +177,8 @@ int rpd_config_load(struct rpd_config *c, const char *path, struct rp_err *e)
 		rc = rp_err_set(e, RP_EFORMAT, "cloud_helper: must be an absolute path");
 		goto out;
 	}
+	if ((rc = load_periph(o, c, e)))
+		goto out;
 	if (c->verify_helper[0] && c->verify_helper[0] != '/') {
 		rc = rp_err_set(e, RP_EFORMAT, "verify_helper: must be an absolute path");
 		goto out;

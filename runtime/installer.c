@@ -220,7 +220,8 @@ static int check_policy(struct rpd *d, const struct rpd_image *img,
 		if ((rc = conflicts(img->manifest, a->manifest, a->id, e)))
 			return rc;
 	}
-	return 0;
+	/* Every peripheral it names must exist on this device's board. */
+	return rpd_periph_check_manifest(d, img->manifest, e);
 }
 
 static int alloc_uid(struct rpd *d, uint32_t *out, struct rp_err *e)
@@ -324,26 +325,34 @@ static int fsync_dir(const char *path, struct rp_err *e)
 	return rc;
 }
 
-int rpd_install(struct rpd *d, int fd, struct app **out, struct rp_err *e)
+void rpd_install_discard(struct rpd_staged *s)
 {
-	char pkg[PATH_MAX], stage_dir[PATH_MAX], dest[PATH_MAX], old[PATH_MAX];
-	char apps[PATH_MAX];
-	struct rpd_image img;
-	struct rp_app_state st;
-	struct app *existing = NULL, *a = NULL;
-	uint64_t seq = ++d->install_seq;
-	int rc, staged = 0;
+	struct rp_err ignore;
 
-	*out = NULL;
-	memset(&img, 0, sizeof(img));
-	rp_buf_init(&img.manifest_text, 0);
-	pkg[0] = stage_dir[0] = '\0';
+	if (s->stage_dir[0] && rpd_rmtree(s->stage_dir, &ignore))
+		rpd_log("install: %s", ignore.msg);
+	s->stage_dir[0] = '\0';
+	rpd_image_free(&s->img);
+	memset(&s->img, 0, sizeof(s->img));
+}
+
+int rpd_install_stage(struct rpd *d, int fd, struct rpd_staged *s,
+		      struct rp_err *e)
+{
+	char pkg[PATH_MAX];
+	struct app *existing = NULL;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	rp_buf_init(&s->img.manifest_text, 0);
+	s->seq = ++d->install_seq;
+	pkg[0] = '\0';
 	if (d->mode != MODE_DEVELOPMENT)
 		return rp_err_set(e, RP_EPOLICY, "device is not in development mode; "
 				  "run `rampart device enable-development`");
 	if (rpd_path(d, pkg, sizeof(pkg), "incoming/%llu-%ld.rpk",
-		     (unsigned long long)seq, (long)getpid()) ||
-	    rpd_path(d, apps, sizeof(apps), "apps")) {
+		     (unsigned long long)s->seq, (long)getpid())) {
+		pkg[0] = '\0';
 		rc = rp_err_set(e, RP_ERANGE, "state path too long");
 		goto out;
 	}
@@ -357,7 +366,7 @@ int rpd_install(struct rpd *d, int fd, struct app **out, struct rp_err *e)
 	if ((rc = copy_in(fd, pkg, d->cfg.max_package_bytes, e)))
 		goto out;
 	rpd_crash_point(d, "copied");
-	if ((rc = rpd_verify_image(d, pkg, 1, &img, e))) {
+	if ((rc = rpd_verify_image(d, pkg, 1, &s->img, e))) {
 		/* The private copy's name means nothing to the client. */
 		size_t n = strlen(pkg);
 
@@ -365,48 +374,85 @@ int rpd_install(struct rpd *d, int fd, struct app **out, struct rp_err *e)
 			memmove(e->msg, e->msg + n + 2, strlen(e->msg + n + 2) + 1);
 		goto out;
 	}
-	if (!img.manifest) {
+	if (!s->img.manifest) {
 		rc = rp_err_set(e, RP_EPOLICY, "package: a %s image is not an "
-				"application", img.pkg.type);
+				"application", s->img.pkg.type);
 		goto out;
 	}
-	if ((rc = check_policy(d, &img, &existing, e)))
+	if ((rc = check_policy(d, &s->img, &existing, e)))
 		goto out;
+	s->update = existing != NULL;
 	if (existing) {
-		st = existing->st;
-		st.enabled = 1;
+		s->st = existing->st;
+		s->st.enabled = 1;
 	} else {
-		st.enabled = 1;
-		if ((rc = alloc_uid(d, &st.uid, e)))
+		s->st.enabled = 1;
+		if ((rc = alloc_uid(d, &s->st.uid, e)))
 			goto out;
 	}
-	if (rpd_path(d, stage_dir, sizeof(stage_dir), "apps/.staging-%s",
-		     img.manifest->component_id_text) ||
-	    rpd_path(d, dest, sizeof(dest), "apps/%s",
-		     img.manifest->component_id_text) ||
-	    rpd_path(d, old, sizeof(old), "apps/.old-%s-%llu",
-		     img.manifest->component_id_text, (unsigned long long)seq)) {
+	if (rpd_path(d, s->stage_dir, sizeof(s->stage_dir), "apps/.staging-%s",
+		     s->img.manifest->component_id_text)) {
+		s->stage_dir[0] = '\0';
 		rc = rp_err_set(e, RP_ERANGE, "state path too long");
 		goto out;
 	}
-	staged = 1;
-	if ((rc = stage(d, stage_dir, pkg, &img, &st, e)))
+	if ((rc = stage(d, s->stage_dir, pkg, &s->img, &s->st, e)))
 		goto out;
 	rpd_crash_point(d, "staged");
+out:
+	if (pkg[0])
+		(void)unlink(pkg);
+	if (rc) {
+		rpd_install_discard(s);
+		rp_err_prefix(e, "sideload");
+	}
+	return rc;
+}
+
+int rpd_install_commit(struct rpd *d, struct rpd_staged *s, struct app **out,
+		       struct rp_err *e)
+{
+	char dest[PATH_MAX], old[PATH_MAX], apps[PATH_MAX];
+	struct app *existing = NULL, *a = NULL;
+	int rc;
+
+	*out = NULL;
+	if (rpd_path(d, apps, sizeof(apps), "apps") ||
+	    rpd_path(d, dest, sizeof(dest), "apps/%s",
+		     s->img.manifest->component_id_text) ||
+	    rpd_path(d, old, sizeof(old), "apps/.old-%s-%llu",
+		     s->img.manifest->component_id_text, (unsigned long long)s->seq)) {
+		rc = rp_err_set(e, RP_ERANGE, "state path too long");
+		goto out;
+	}
+	/* The device may have changed while the update waited (deferred):
+	 * the same rules again. */
+	if (d->mode != MODE_DEVELOPMENT) {
+		rc = rp_err_set(e, RP_EPOLICY, "the device left development mode while "
+				"the update waited; the update is dropped");
+		goto out;
+	}
+	if ((rc = check_policy(d, &s->img, &existing, e)))
+		goto out;
+	if (s->update && !existing) {
+		rc = rp_err_set(e, RP_EPOLICY, "the app was deleted while its update "
+				"waited; the update is dropped");
+		goto out;
+	}
 	if (existing) {
 		/* One atomic step: apps/<id> becomes the new version, and the
 		 * staging name holds the previous one. */
-		if (renameat2(AT_FDCWD, stage_dir, AT_FDCWD, dest, RENAME_EXCHANGE) < 0) {
+		if (renameat2(AT_FDCWD, s->stage_dir, AT_FDCWD, dest, RENAME_EXCHANGE) < 0) {
 			rc = rp_err_errno(e, errno, "swapping in %s", dest);
 			goto out;
 		}
-		if (rename(stage_dir, old) < 0)
-			rpd_log("install: %s: %s", stage_dir, strerror(errno));
-	} else if (rename(stage_dir, dest) < 0) {
+		if (rename(s->stage_dir, old) < 0)
+			rpd_log("install: %s: %s", s->stage_dir, strerror(errno));
+	} else if (rename(s->stage_dir, dest) < 0) {
 		rc = rp_err_errno(e, errno, "installing %s", dest);
 		goto out;
 	}
-	staged = 0;
+	s->stage_dir[0] = '\0';
 	if ((rc = fsync_dir(apps, e)))
 		goto out;
 	rpd_crash_point(d, "swapped");
@@ -414,7 +460,7 @@ int rpd_install(struct rpd *d, int fd, struct app **out, struct rp_err *e)
 		rpd_app_reload(existing);
 		*out = existing;
 	} else {
-		if ((rc = rpd_app_load(d, img.manifest->component_id_text, &a, e)))
+		if ((rc = rpd_app_load(d, s->img.manifest->component_id_text, &a, e)))
 			goto out;
 		a->next = d->apps;
 		d->apps = a;
@@ -422,16 +468,20 @@ int rpd_install(struct rpd *d, int fd, struct app **out, struct rp_err *e)
 		*out = a;
 	}
 out:
-	if (staged && stage_dir[0]) {
-		struct rp_err ignore;
-
-		if (rpd_rmtree(stage_dir, &ignore))
-			rpd_log("install: %s", ignore.msg);
-	}
-	if (pkg[0])
-		(void)unlink(pkg);
-	rpd_image_free(&img);
 	if (rc)
 		rp_err_prefix(e, "sideload");
+	return rc;
+}
+
+int rpd_install(struct rpd *d, int fd, struct app **out, struct rp_err *e)
+{
+	struct rpd_staged s;
+	int rc;
+
+	*out = NULL;
+	if ((rc = rpd_install_stage(d, fd, &s, e)))
+		return rc;
+	rc = rpd_install_commit(d, &s, out, e);
+	rpd_install_discard(&s);
 	return rc;
 }

@@ -182,6 +182,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rampartd: %s\n", e.msg);
 		goto out;
 	}
+	if (rpd_periph_init(d, &e)) {
+		fprintf(stderr, "rampartd: %s\n", e.msg);
+		goto out;
+	}
 	d->base = event_base_new();
 	if (!d->base) {
 		fprintf(stderr, "rampartd: cannot create the event loop\n");
@@ -236,6 +240,7 @@ out:
 		struct app *a;
 
 		rpd_server_stop(d);
+		rpd_update_fini(d);
 		rpd_cloud_stop(d);
 		while ((a = d->apps)) {
 			d->apps = a->next;
@@ -248,6 +253,7 @@ out:
 		/* The apps' groups are gone: their empty parent goes too. */
 		rp_sandbox_cgroup_parent_remove(d->cfg.cgroup_parent);
 		rp_reports_close(&d->reports);
+		rpd_periph_fini(d);
 		if (d->ev_sigterm)
 			event_free(d->ev_sigterm);
 		if (d->ev_sigint)

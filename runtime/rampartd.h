@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "base/err.h"
+#include "ctl/appreq.h"
 #include "ctl/ctl.h"
 #include "format/manifest.h"
 #include "sandbox/sandbox.h"
@@ -25,6 +26,9 @@ struct rpd;
 struct event;
 struct rp_netpolicy;
 struct rp_netguard;
+struct rp_board;
+struct rpd_ph;
+struct rpd_update;
 
 #define RPD_CLIENTS_MAX 16        /* control connections at once */
 #define RPD_CHAN_CONNS_MAX 4      /* channel connections per app instance */
@@ -52,6 +56,11 @@ struct rpd_config {
 	uint64_t cloud_timeout_ms;    /* 120000: one cloud step, then killed */
 	uint64_t checkin_interval_s;  /* 3600 */
 	uint64_t checkin_jitter_pct;  /* 10: +-10% of the interval */
+	/* Peripherals and system events (periph.c, sysevent.c). */
+	char board[PATH_MAX];         /* hardware definition, or "": none */
+	char board_root[PATH_MAX];    /* replaces /run/rampart-sim, or "" */
+	int power_actions;            /* run ForceReboot & co (default 0) */
+	uint64_t update_notice_ms;    /* 1000: apps' time to defer an update */
 };
 
 void rpd_config_init(struct rpd_config *c);
@@ -118,6 +127,7 @@ struct chan_conn {
 	int fd;
 	struct event *ev;
 	struct rp_ctl_lines in;     /* line framing of what the app sends */
+	unsigned events;            /* system events registered (RP_EV_*) */
 };
 
 /* One run of an app: exists from spawn until its exit is handled. */
@@ -138,6 +148,7 @@ struct inst {
 	time_t started;             /* wall clock, for status */
 	struct timespec started_mono;
 	int planned;                /* the stop was asked for */
+	struct rpd_ph *ph;          /* peripheral handles rampartd serves */
 };
 
 struct app {
@@ -190,6 +201,41 @@ void rpd_app_free(struct app *a);
 
 int rpd_chan_listen(struct inst *in, struct rp_err *e) RP_WUR;
 void rpd_chan_close(struct inst *in);
+/* Send o (reference stolen) as one line, with fd (-1: none). */
+int rpd_chan_reply(struct chan_conn *c, json_t *o, int fd);
+
+/* --- peripherals (periph.c) ------------------------------------------- */
+
+/* Load cfg.board (nothing without one). */
+int rpd_periph_init(struct rpd *d, struct rp_err *e) RP_WUR;
+void rpd_periph_fini(struct rpd *d);
+/* Install policy: each peripheral the manifest names exists on the board
+ * (always 0 without a board). */
+int rpd_periph_check_manifest(const struct rpd *d, const struct rp_manifest *m,
+			      struct rp_err *e) RP_WUR;
+/* An {"open":...} request: *fd is the handle for the app (caller closes
+ * its copy after sending). Errors carry -errno codes. */
+int rpd_periph_open(struct chan_conn *c, const struct rp_appreq *r, int *fd,
+		    struct rp_err *e) RP_WUR;
+/* The instance ends: close the handles rampartd serves for it. */
+void rpd_periph_inst_end(struct inst *in);
+
+/* --- system events, power, deferred updates (sysevent.c) -------------- */
+
+#define RPD_REPLY_LATER 1
+/* sysevent, power, deviceauth and storage requests; replies itself. */
+void rpd_sysev_request(struct chan_conn *c, const struct rp_appreq *r);
+/* sideload-deploy: stage the package and, unless an app registered for
+ * UpdateReadyForInstall, install it (0, *out = the result). Otherwise
+ * RPD_REPLY_LATER: the reply goes to client_fd (dup'ed) once decided. */
+int rpd_update_deploy(struct rpd *d, int pkg_fd, int client_fd, json_t **out,
+		      struct rp_err *e) RP_WUR;
+/* A channel connection or an app instance ends. */
+void rpd_sysev_conn_closed(struct chan_conn *c);
+void rpd_update_inst_end(struct inst *in);
+/* "update deferred until ..." for the app, or NULL. */
+json_t *rpd_update_detail(const struct app *a);
+void rpd_update_fini(struct rpd *d);
 
 /* --- spawning (spawn.c / spawn_plain.c) -------------------------------- */
 
@@ -215,6 +261,21 @@ int rpd_count_keys(const char *dir);
  * installed (new or updated) app, already (re)started. */
 int rpd_install(struct rpd *d, int fd, struct app **out,
 		struct rp_err *e) RP_WUR;
+/* The same in two steps: stage (copy, verify, policy, apps/.staging-<id>)
+ * and commit (policy again, swap, (re)start). Discard frees what stage
+ * made and removes the staging directory if it was not committed. */
+struct rpd_staged {
+	struct rpd_image img;
+	struct rp_app_state st;
+	uint64_t seq;
+	int update;                   /* an installed version existed */
+	char stage_dir[PATH_MAX];     /* "" once committed */
+};
+int rpd_install_stage(struct rpd *d, int fd, struct rpd_staged *s,
+		      struct rp_err *e) RP_WUR;
+int rpd_install_commit(struct rpd *d, struct rpd_staged *s, struct app **out,
+		       struct rp_err *e) RP_WUR;
+void rpd_install_discard(struct rpd_staged *s);
 /* Finish or undo whatever an interrupted install left (at start). */
 void rpd_install_recover(struct rpd *d);
 /* Remove a directory tree (no symlink is followed). */
@@ -227,16 +288,13 @@ void rpd_purge_old(struct rpd *d, const char *id);
 
 struct rpd_cloud;
 
-/* A control request answered later, when its cloud step has ended: the
- * handler keeps a duplicate of the client's socket and replies on it. */
-#define RPD_DEFERRED 1
-
 /* Find rampart-cloud, read cloud/status.json and schedule the first
  * check-in if the cloud is set up. A missing helper is logged, not fatal. */
 int rpd_cloud_init(struct rpd *d, struct rp_err *e) RP_WUR;
 /* Kill a running step, answer waiting clients, free. */
 void rpd_cloud_stop(struct rpd *d);
-/* cloud-setup and check-for-updates: RPD_DEFERRED, or an error. */
+/* cloud-setup and check-for-updates: RPD_REPLY_LATER (the reply goes to
+ * a duplicate of client_fd when the step has ended), or an error. */
 int rpd_cloud_setup(struct rpd *d, const struct rp_ctl_req *r, int fd,
 		    struct rp_err *e) RP_WUR;
 int rpd_cloud_check(struct rpd *d, int fd, struct rp_err *e) RP_WUR;
@@ -276,6 +334,8 @@ struct rpd {
 	uint64_t install_seq;
 	const char *crash_at;       /* RAMPARTD_CRASH_AT: a failure-injection
 				       point of the installer, for tests */
+	struct rp_board *board;     /* cfg.board, loaded; NULL without one */
+	struct rpd_update *update;  /* a staged update waiting, or NULL */
 };
 
 /* Log a line to stderr as "rampartd: ...". */

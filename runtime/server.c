@@ -364,23 +364,19 @@ static int delete(struct rpd *d, const struct rp_ctl_req *r, json_t **out,
 	return 0;
 }
 
-static int deploy(struct rpd *d, int fd, json_t **out, struct rp_err *e)
+/* Installs at once, or (RPD_REPLY_LATER) once the apps that asked to
+ * hear about updates had their say (sysevent.c). */
+static int deploy(struct rpd *d, int fd, int cfd, json_t **out,
+		  struct rp_err *e)
 {
-	struct app *a;
-	int rc;
-
 	if (fd < 0)
 		return rp_err_set(e, RP_EINVAL, "sideload-deploy: the package file "
 				  "descriptor is missing");
-	if ((rc = rpd_install(d, fd, &a, e)))
-		return rc;
-	rpd_log("installed %s version %s", a->id, a->hdr.version);
-	*out = json_pack("{s:o}", "app", rpd_app_json(a, 0));
-	return 0;
+	return rpd_update_deploy(d, fd, cfd, out, e);
 }
 
-static int handle(struct rpd *d, const struct rp_ctl_req *r, int fd,
-		  int client_fd, json_t **out, struct rp_err *e)
+static int handle(struct rpd *d, const struct rp_ctl_req *r, int fd, int cfd,
+		  json_t **out, struct rp_err *e)
 {
 	*out = NULL;
 	if (fd >= 0 && r->op != RP_CTL_DEPLOY)
@@ -395,7 +391,7 @@ static int handle(struct rpd *d, const struct rp_ctl_req *r, int fd,
 	case RP_CTL_ENABLE_CLOUD_TEST:
 		return enable_cloud_test(d, out, e);
 	case RP_CTL_DEPLOY:
-		return deploy(d, fd, out, e);
+		return deploy(d, fd, cfd, out, e);
 	case RP_CTL_DELETE:
 		return delete(d, r, out, e);
 	case RP_CTL_APP_LIST:
@@ -410,12 +406,12 @@ static int handle(struct rpd *d, const struct rp_ctl_req *r, int fd,
 	case RP_CTL_ERROR_REPORT:
 		return error_report(d, out, e);
 	case RP_CTL_CLOUD_SETUP:
-		return rpd_cloud_setup(d, r, client_fd, e);
+		return rpd_cloud_setup(d, r, cfd, e);
 	case RP_CTL_CLOUD_STATUS:
 		*out = rpd_cloud_status(d);
 		return 0;
 	case RP_CTL_CHECK_UPDATES:
-		return rpd_cloud_check(d, client_fd, e);
+		return rpd_cloud_check(d, cfd, e);
 	}
 	return rp_err_set(e, RP_EINVAL, "unknown operation");
 }
@@ -455,8 +451,8 @@ static void on_request(evutil_socket_t fd, short what, void *arg)
 	rp_buf_free(&msg);
 	if (pkg >= 0)
 		close(pkg);
-	if (rc == RPD_DEFERRED)
-		return; /* the cloud client replies when its step ends */
+	if (rc == RPD_REPLY_LATER)
+		return;
 	if (rc == 0)
 		rc = send_ok(fd, result, &e);
 	if (rc) {

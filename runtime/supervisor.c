@@ -374,7 +374,9 @@ static void inst_free(struct inst *in)
 	if (in->ev_guard)
 		event_free(in->ev_guard);
 	rp_netguard_free(in->guard);
+	rpd_update_inst_end(in);
 	rpd_chan_close(in);
+	rpd_periph_inst_end(in);
 	rp_sandbox_cleanup(&in->child);
 	if (in->storage[0]) {
 		rp_err_clear(&e);
@@ -841,6 +843,7 @@ json_t *rpd_app_json(const struct app *a, int detailed)
 	ok &= !json_object_set_new(o, "restarts", json_integer(a->restarts));
 	ok &= !json_object_set_new(o, "start_time",
 				   time_json(a->cur ? a->cur->started : 0));
+	ok &= !json_object_set_new(o, "state_detail", rpd_update_detail(a));
 	if (detailed) {
 		json_t *le = json_null();
 

@@ -13,7 +13,7 @@ import sys
 BANNED = re.compile(
     r"\b(sprintf|vsprintf|strcpy|strcat|strtok|strtok_r|atoi|atol|atoll|"
     r"sscanf|gets|strtol|strtoul|strtoll|strtoull|strtoimax|strtoumax)\s*\(")
-DIRS = ["lib", "cli", "runtime", "server", "sdk", "samples", "tests", "fuzz",
+DIRS = ["lib", "cli", "runtime", "server", "sim", "sdk", "samples", "tests", "fuzz",
         "bench"]
 STRIP = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'',
                    re.S)

@@ -5,7 +5,10 @@
 # Then, as root, the device runtime: rampartd on a temporary state
 # directory, two sideloaded apps in their compartments, an attempt outside
 # a manifest refused, the error report, and a clean stop. Without root the
-# runtime part is skipped, saying so. Files are left under out/demo/.
+# runtime part is skipped, saying so. Last, as root, the samples on the
+# simulated board (demo_samples): rampart-sim, mosquitto, co2monitor with
+# its partner and blink, telemetry, an alarm LED, an install deferred while
+# the alarm is on, and refusals. Files are left under out/demo/.
 set -eu
 BUILD=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -76,6 +79,172 @@ refused "$rampart" package verify "$demo/mallory.rpk" --trust "$demo/dev.pub"
 step "8. A truncated copy is refused"
 head -c $((size / 2)) "$demo/hello.rpk" > "$demo/truncated.rpk"
 refused "$rampart" package verify "$demo/truncated.rpk" --trust "$demo/dev.pub"
+
+# ---- the samples on the simulated board (root; called at the end) ------
+# rampart-sim plays the board (GPIO lines, an SCD30 CO2 sensor on I2C),
+# mosquitto the telemetry broker on loopback, and a second rampartd is
+# configured with the simulated board so apps get their peripherals from
+# it. Everything it starts is stopped before it returns.
+demo_samples() {
+	sim=$BUILD/sim/rampart-sim
+	smp=$BUILD/samples
+	mosq=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+	if [ ! -x "$sim" ] || [ ! -x "$smp/co2monitor/co2monitor" ] || [ ! -x "$mosq" ] ||
+	   [ ! -x "$BUILD/tests/grantprobe" ] ||
+	   ! command -v mosquitto_sub > /dev/null; then
+		step "S. The samples: skipped (rampart-sim, the samples, grantprobe or mosquitto are missing)"
+		return 0
+	fi
+	srt=$(mktemp -d /tmp/rampart-samples-XXXXXX)
+	chmod 755 "$srt"
+	export RAMPART_SOCKET="$srt/rampartd.sock"
+	scg="rampart-demo-samples-$$"
+	simpid="" mqpid="" spid=""
+	samples_stop() {
+		for p in $spid $simpid $mqpid; do
+			if kill -0 "$p" 2>/dev/null; then
+				kill -TERM "$p"
+				wait "$p" 2>/dev/null || true
+			fi
+		done
+		spid="" simpid="" mqpid=""
+		for d in /sys/fs/cgroup/*/"$scg" /sys/fs/cgroup/"$scg"; do
+			[ -d "$d" ] && rmdir "$d" 2>/dev/null || true
+		done
+	}
+	trap 'samples_stop; rm -rf "$srt"; cleanup' EXIT INT TERM
+
+	step "S1. The simulated board (rampart-sim) and an MQTT broker on loopback"
+	echo "rampart-sim serves the board's devices as sockets: 16 GPIO lines, an"
+	echo "SCD30 CO2 sensor at 0x61 on i2c-0, UARTs, PWM, ADC. Apps never see them."
+	printf '$ %s\n' "$sim serve --dir $srt/sim &"
+	"$sim" serve --dir "$srt/sim" > "$srt/sim.out" 2>&1 &
+	simpid=$!
+	i=0
+	while ! grep -q ready "$srt/sim.out" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" > "$srt/mosquitto.conf"
+	printf '$ %s\n' "mosquitto -c $srt/mosquitto.conf &   # port $port"
+	"$mosq" -c "$srt/mosquitto.conf" > /dev/null 2>&1 &
+	mqpid=$!
+	run "$sim" --dir "$srt/sim" scd30 set --co2 650 --temperature 21.5 --humidity 45
+
+	step "S2. rampartd with the simulated board as the device's hardware"
+	cat > "$srt/rampartd.json" <<JSON
+{"board": "$root/boards/sim/sim.json", "board_root": "$srt/sim",
+ "stop_grace_ms": 2000, "cgroup_parent": "$scg"}
+JSON
+	run cat "$srt/rampartd.json"
+	"$rampartd" --state-dir "$srt/state" --config "$srt/rampartd.json" \
+		--socket "$RAMPART_SOCKET" --foreground > "$srt/rampartd.log" 2>&1 &
+	spid=$!
+	i=0
+	while [ ! -S "$RAMPART_SOCKET" ] && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	run "$rampart" device enable-development --trust-key "$demo/dev.pub"
+
+	step "S3. Pack and sideload three samples from their Azure Sphere manifests"
+	echo "co2monitor: SCD30 -> MQTT telemetry, alarm LED, settings in storage, partner"
+	echo "rtpartner:  its partner app (commands over an app-to-app channel)"
+	echo "blink:      SAMPLE_LED blinks; SAMPLE_BUTTON_1 changes the rate"
+	for app in co2monitor rtpartner blink; do
+		mkdir -p "$demo/samples/$app/bin"
+		cp "$smp/$app/$app" "$demo/samples/$app/bin/app"
+		# The broker's port is this demo's, in CmdArgs and AllowedConnections.
+		sed "s/1883/$port/g" "samples/$app/app_manifest.json" > "$demo/samples/$app.json"
+		"$rampart" package pack "$demo/samples/$app" --manifest "$demo/samples/$app.json" \
+			--board boards/sim/sample_appliance.json --key "$demo/dev.key" \
+			-o "$demo/samples/$app.rpk" > /dev/null
+	done
+	run grep -A 10 '"Capabilities"' "$demo/samples/co2monitor.json"
+	for app in rtpartner co2monitor blink; do
+		run "$rampart" device sideload deploy "$demo/samples/$app.rpk"
+	done
+	co2id=$(sed -n 's/.*"ComponentId": "\([^"]*\)".*/\1/p' samples/co2monitor/app_manifest.json)
+	ptid=$(sed -n 's/.*"ComponentId": "\([^"]*\)".*/\1/p' samples/rtpartner/app_manifest.json)
+
+	step "S4. Telemetry arrives at the broker (mosquitto_sub, three messages)"
+	run mosquitto_sub -h 127.0.0.1 -p "$port" -t rampart/co2monitor/telemetry -C 3 -W 30
+
+	step "S5. The partner drives, co2monitor decides: both sides of the channel"
+	sleep 6
+	run "$rampart" device app logs --component-id "$ptid" -n 8
+	"$rampart" device app logs --component-id "$co2id" | grep -m 4 'partner' || true
+
+	step "S6. The CO2 rises: the alarm LED (line 3) goes on"
+	run "$sim" --dir "$srt/sim" gpio get 3
+	run "$sim" --dir "$srt/sim" scd30 set --co2 2000
+	i=0
+	while [ "$("$sim" --dir "$srt/sim" gpio get 3)" != 1 ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	run "$sim" --dir "$srt/sim" gpio get 3
+	"$rampart" device app logs --component-id "$co2id" | grep 'alarm on' | tail -n 1
+
+	step "S7. blink toggles SAMPLE_LED (line 2); the button changes its rate"
+	run "$sim" --dir "$srt/sim" gpio watch 2 --count 4 --timeout 5
+	run "$sim" --dir "$srt/sim" gpio set 0 0
+	sleep 0.2
+	run "$sim" --dir "$srt/sim" gpio set 0 1
+	sleep 0.3
+	"$rampart" device app logs --component-id b1e5a3c0-4f1d-4e6b-9a2c-7d0e8f6a1b01 | tail -n 1
+
+	step "S8. Outside a manifest: refused"
+	echo "A second app asking for SAMPLE_LED, which blink holds (one peripheral, one app):"
+	mkdir -p "$demo/samples/thief/bin"
+	cp "$smp/blink/blink" "$demo/samples/thief/bin/app"
+	sed -e 's/"Name": "blink"/"Name": "thief"/' \
+	    -e 's/b1e5a3c0-4f1d-4e6b-9a2c-7d0e8f6a1b01/74686965-6600-4000-8000-000000000001/' \
+		samples/blink/app_manifest.json > "$demo/samples/thief.json"
+	"$rampart" package pack "$demo/samples/thief" --manifest "$demo/samples/thief.json" \
+		--board boards/sim/sample_appliance.json --key "$demo/dev.key" \
+		-o "$demo/samples/thief.rpk" > /dev/null
+	refused "$rampart" device sideload deploy "$demo/samples/thief.rpk"
+
+	step "S9. An install waits while co2monitor's alarm is on (update deferral)"
+	echo "co2monitor registered for UpdateReadyForInstall; it defers while the CO2"
+	echo "alarm is on, and lets the install proceed once the air is clear."
+	echo "The app installed is a probe granted only SAMPLE_BUTTON_2, which then tries"
+	echo "the alarm LED, the I2C bus and /dev/gpiochip0: each is refused."
+	mkdir -p "$demo/samples/probe/bin"
+	cp "$BUILD/tests/grantprobe" "$demo/samples/probe/bin/app"
+	cat > "$demo/samples/probe.json" <<JSON
+{"SchemaVersion": 1, "Name": "probe", "ComponentId": "74686965-6600-4000-8000-000000000002",
+ "EntryPoint": "/bin/app", "CmdArgs": ["gpio-in", "1", "gpio-out", "3", "i2c", "0",
+ "open", "/dev/gpiochip0"], "Capabilities": {"Gpio": ["\$SAMPLE_BUTTON_2"]},
+ "ApplicationType": "Default"}
+JSON
+	"$rampart" package pack "$demo/samples/probe" --manifest "$demo/samples/probe.json" \
+		--board boards/sim/sample_appliance.json --key "$demo/dev.key" \
+		-o "$demo/samples/probe.rpk" > /dev/null
+	run "$rampart" device sideload deploy "$demo/samples/probe.rpk"
+	run "$sim" --dir "$srt/sim" scd30 set --co2 600
+	i=0
+	while ! "$rampart" device app list | grep -q 'probe.*running' && [ "$i" -lt 200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	"$rampart" device app logs --component-id "$co2id" | grep -E 'deferring|proceed' | tail -n 2
+	run "$rampart" device app list
+	sleep 1
+	run "$rampart" device app logs --component-id 74686965-6600-4000-8000-000000000002
+	if "$rampart" device app logs --component-id 74686965-6600-4000-8000-000000000002 |
+		grep -E 'gpio-out 3: ok|i2c 0: ok|gpiochip0: ok'; then
+		echo "demo: an attempt outside the manifest succeeded" >&2
+		exit 1
+	fi
+
+	step "S10. Stop everything cleanly"
+	run "$rampart" device sideload delete --all
+	samples_stop
+	echo "rampartd, rampart-sim and mosquitto stopped."
+	left=$(pgrep -f "$srt" || true)
+	mounts=$(grep -c "$srt" /proc/mounts || true)
+	if [ -n "$left" ] || [ "$mounts" -ne 0 ]; then
+		echo "demo: left behind: processes '$left', $mounts mounts" >&2
+		exit 1
+	fi
+	rm -rf "$srt"
+	trap cleanup EXIT INT TERM
+	echo "No processes or mounts left behind."
+}
 
 # ---- the device runtime (needs root) -----------------------------------
 rampartd=$BUILD/runtime/rampartd
@@ -183,5 +352,7 @@ if [ -n "$left" ] || [ "$mounts" -ne 0 ] || [ "$cgs" -ne 0 ]; then
 	exit 1
 fi
 echo "No processes, mounts or cgroups left behind."
+
+demo_samples
 
 printf '\nDemo complete. Files are in %s/.\n' "$demo"

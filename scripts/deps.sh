@@ -12,6 +12,7 @@ PACKAGES="
   clang libclang-rt-14-dev llvm
   libseccomp-dev libevent-dev e2fsprogs util-linux iproute2
   libcurl4-openssl-dev curl mosquitto mosquitto-clients libmosquitto-dev
+  rustc
   bubblewrap rauc strace
   libsqlite3-dev sqlite3 libpq-dev postgresql nginx
 "

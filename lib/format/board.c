@@ -227,9 +227,12 @@ static int parse_rampart(struct bperiph *bp, json_t *v, const char *path,
 			pathf(kp, "%s.Chip", lp);
 			if ((rc = rp_json_text(x, kp, LINUX_PATH_MAX, RP_JSON_TAB_OK, &s, e)))
 				return rc;
-			if (strncmp(s, "/dev/", 5) != 0 || !is_linux_path(s))
+			/* /dev: a kernel gpiochip; /run: a simulated one
+			 * (rampart-sim's rpph socket, docs/sim.md). */
+			if ((strncmp(s, "/dev/", 5) != 0 && strncmp(s, "/run/", 5) != 0) ||
+			    !is_linux_path(s))
 				return rp_err_set(e, RP_EFORMAT,
-						  "%s: \"%s\" is not a /dev path",
+						  "%s: \"%s\" is not a path under /dev or /run",
 						  kp, rp_show(s, sh));
 			bp->pub.linux_path = s;
 		} else {

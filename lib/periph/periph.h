@@ -5,7 +5,7 @@
  * board most are kernel objects (a GPIO line request, /dev/i2c-N,
  * /dev/spidevB.C, a tty). Two kinds are sockets speaking this protocol:
  *   - peripherals of the simulated board, served by rampart-sim (the
- *     kernel here has no gpio-sim or i2c-stub; see docs/DESIGN.md);
+ *     kernel here has no gpio-sim or i2c-stub; see docs/sim.md);
  *   - sysfs PWM and IIO ADC, which only root may write: rampartd serves
  *     those itself, one socketpair per handle, writing the sysfs files.
  * A handle is scoped when it is made (OPEN, sent by rampartd before the

@@ -179,6 +179,12 @@ static __attribute__((noreturn)) void child_main(struct ctx *x)
 		rc = rp_err_errno(&e, errno, "switch to uid %u", id);
 		goto fail;
 	}
+	/* Changing credentials clears the parent-death signal: set it again.
+	 * Should rampartd have died in between, the next wait_go sees EOF. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+		rc = rp_err_errno(&e, errno, "pdeathsig");
+		goto fail;
+	}
 	step = "mounts";
 	if ((rc = sb_mounts_build(s, x->mounts, &e)))
 		goto fail;

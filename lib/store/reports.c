@@ -109,7 +109,7 @@ int rp_report_decode(const uint8_t in[RP_REPORT_LEN], struct rp_report *r,
 		return rp_err_set(e, RP_EFORMAT, "report: unknown version or length");
 	if (in[O_TYPE] < RP_EVENT_PLANNED || in[O_TYPE] > RP_EVENT_UNPLANNED ||
 	    in[O_CLASS] < RP_CLASS_APP || in[O_CLASS] > RP_CLASS_OS ||
-	    in[O_KIND] < RP_EXIT_CODE || in[O_KIND] > RP_EXIT_START ||
+	    in[O_KIND] < RP_EXIT_CODE || in[O_KIND] > RP_EXIT_REQUEST ||
 	    in[O_RSV] != 0 || rp_dec32le(in + O_PAD) != 0)
 		return rp_err_set(e, RP_EFORMAT, "report: bad field value");
 	r->seq = rp_dec64le(in + O_SEQ);
@@ -325,6 +325,10 @@ void rp_report_describe(const struct rp_report *r, char *out, size_t cap)
 		snprintf(what, sizeof(what), "%s: signal=%d (%s)",
 			 r->type == RP_EVENT_PLANNED ? "AppStop" : "AppCrash",
 			 (int)r->status, signame((int)r->status));
+		break;
+	case RP_EXIT_REQUEST:
+		snprintf(what, sizeof(what), "AppRequest: %s", detail);
+		detail[0] = '\0';
 		break;
 	case RP_EXIT_START:
 	default:

@@ -43,6 +43,8 @@ enum rp_exit_kind {
 	RP_EXIT_CODE = 1,       /* exited; status is the exit code */
 	RP_EXIT_SIGNAL = 2,     /* killed; status is the signal number */
 	RP_EXIT_START = 3,      /* could not be started; detail says why */
+	RP_EXIT_REQUEST = 4,    /* not an exit: a request the app made
+				   (power control); detail says which */
 };
 
 struct rp_report {

@@ -769,6 +769,27 @@ def test_cgroup_parent_removed_at_stop(work, keys):
     assert cgroup_dirs(parent) == []
 
 
+@needs_root
+def test_apps_die_with_a_killed_rampartd(work, keys):
+    """A rampartd killed outright leaves no unsupervised app behind: the
+    parent-death signal survives the switch to the app's uid."""
+    d = Daemon(work).start()
+    try:
+        d.rp("device", "enable-development", "--trust-key", keys["dev_pub"])
+        assert d.rp("device", "sideload", "deploy", pack(work, keys, A, ["hello"])).code == 0
+        d.wait_state(A, "running")
+        pid = d.app(A)["pid"]
+        assert pid and os.path.exists(f"/proc/{pid}")
+        d.proc.kill()
+        d.proc.wait()
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}"),
+                 what=f"app pid {pid} to die with rampartd")
+        d.logf.close()
+        d.proc = None
+    finally:
+        d.stop()
+
+
 # ---- rampart-verify misbehaving ----------------------------------------------
 
 VERIFY = pathlib.Path(RAMPARTD).parent / "rampart-verify" if RAMPARTD else None

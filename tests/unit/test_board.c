@@ -210,10 +210,10 @@ static void test_sim(void **state)
 
 	(void)state;
 	p = rp_board_find(b, "SAMPLE_BUTTON_1");
-	assert_string_equal(p->linux_label, "rampart-sim");
-	assert_null(p->linux_path);
+	assert_string_equal(p->linux_path, "/run/rampart-sim/gpiochip0");
+	assert_null(p->linux_label);
 	assert_int_equal(p->linux_line, 0);
-	assert_string_equal(p->linux_res, "rampart-sim line 0");
+	assert_string_equal(p->linux_res, "/run/rampart-sim/gpiochip0 line 0");
 	assert_string_equal(rp_board_find(b, "SAMPLE_UART_LOOPBACK")->linux_res,
 			    "/run/rampart-sim/uart0");
 	rp_board_free(b);
@@ -360,10 +360,13 @@ static const struct bad bad_cases[] = {
 	  "t.json: Peripherals[0].Rampart.Linux.Line: must be 0..65535, got -1" },
 	{ PER("{\"Name\":\"G\",\"Type\":\"Gpio\",\"AppManifestValue\":1,"
 	      "\"Rampart\":{\"Linux\":{\"Chip\":\"/sys/class/gpio\",\"Line\":1}}}"),
-	  "t.json: Peripherals[0].Rampart.Linux.Chip: \"/sys/class/gpio\" is not a /dev path" },
+	  "t.json: Peripherals[0].Rampart.Linux.Chip: \"/sys/class/gpio\" is not a path under /dev or /run" },
 	{ PER("{\"Name\":\"G\",\"Type\":\"Gpio\",\"AppManifestValue\":1,"
 	      "\"Rampart\":{\"Linux\":{\"Chip\":\"/dev/../etc/passwd\",\"Line\":1}}}"),
-	  "t.json: Peripherals[0].Rampart.Linux.Chip: \"/dev/../etc/passwd\" is not a /dev path" },
+	  "t.json: Peripherals[0].Rampart.Linux.Chip: \"/dev/../etc/passwd\" is not a path under /dev or /run" },
+	{ PER("{\"Name\":\"G\",\"Type\":\"Gpio\",\"AppManifestValue\":1,"
+	      "\"Rampart\":{\"Linux\":{\"Chip\":\"/run/../etc/x\",\"Line\":1}}}"),
+	  "t.json: Peripherals[0].Rampart.Linux.Chip: \"/run/../etc/x\" is not a path under /dev or /run" },
 	{ PER("{\"Name\":\"G\",\"Type\":\"Gpio\",\"AppManifestValue\":1,"
 	      "\"Rampart\":{\"Linux\":{\"ChipLabel\":\"my chip\",\"Line\":1}}}"),
 	  "t.json: Peripherals[0].Rampart.Linux.ChipLabel: \"my chip\" is not a gpiochip label" },

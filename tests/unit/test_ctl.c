@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ctl/appreq.h"
 #include "ctl/ctl.h"
 #include "format/manifest.h"
 
@@ -345,6 +346,95 @@ static void test_lines(void **state)
 	close(p[1]);
 }
 
+static int appreq(const char *s, struct rp_appreq *r)
+{
+	struct rp_err e;
+
+	return rp_appreq_decode((const uint8_t *)s, strlen(s), r, &e);
+}
+
+/* App-socket requests: what decodes, what each field holds, and strict
+ * refusals (always -EINVAL for the app). */
+static void test_appreq(void **state)
+{
+	static const char *const good[] = {
+		"{\"connect\":\"" ID "\"}",
+		"{\"open\":\"Gpio\",\"id\":2,\"direction\":\"output\",\"output_mode\":\"OpenDrain\",\"value\":1}",
+		"{\"open\":\"Gpio\",\"id\":0,\"direction\":\"input\"}",
+		"{\"open\":\"SpiMaster\",\"id\":0,\"chip_select\":1}",
+		"{\"open\":\"Adc\",\"id\":0}",
+		"{\"sysevent\":\"register\",\"events\":[\"UpdateReadyForInstall\",\"NoUpdateAvailable\"]}",
+		"{\"sysevent\":\"defer\",\"event\":\"UpdateReadyForInstall\",\"minutes\":5}",
+		"{\"sysevent\":\"resume\",\"event\":\"UpdateReadyForInstall\"}",
+		"{\"sysevent\":\"unregister\"}",
+		"{\"power\":\"SetPowerProfile\",\"profile\":\"PowerSaver\"}",
+		"{\"deviceauth\":\"status\"}",
+		"{\"storage\":\"quota\"}",
+	};
+	static const char *const bad[] = {
+		"", "[]", "{}", "{\"open\":\"Gpio\",\"id\":2}",
+		"{\"open\":\"Gpio\",\"id\":2,\"direction\":\"sideways\"}",
+		"{\"open\":\"Gpio\",\"id\":2,\"direction\":\"input\",\"value\":0}",
+		"{\"open\":\"Gpio\",\"id\":2,\"direction\":\"output\",\"value\":2}",
+		"{\"open\":\"Gpio\",\"id\":-1,\"direction\":\"input\"}",
+		"{\"open\":\"Gpio\",\"id\":65536,\"direction\":\"input\"}",
+		"{\"open\":\"Uart\",\"id\":0,\"chip_select\":0}",
+		"{\"open\":\"Spi\",\"id\":0}",
+		"{\"open\":\"Adc\",\"id\":\"0\"}",
+		"{\"open\":\"Adc\",\"id\":0,\"power\":\"ForceReboot\"}",
+		"{\"sysevent\":\"register\",\"events\":[]}",
+		"{\"sysevent\":\"register\",\"events\":[\"UpdateStarted\",\"UpdateStarted\"]}",
+		"{\"sysevent\":\"defer\",\"event\":\"UpdateReadyForInstall\",\"minutes\":0}",
+		"{\"sysevent\":\"defer\",\"event\":\"UpdateReadyForInstall\",\"minutes\":1441}",
+		"{\"sysevent\":\"defer\",\"event\":\"UpdateStarted\",\"minutes\":1}",
+		"{\"sysevent\":\"resume\"}",
+		"{\"power\":\"ForceReboot\",\"profile\":\"Balanced\"}",
+		"{\"power\":\"SetPowerProfile\"}",
+		"{\"deviceauth\":\"token\"}",
+		"{\"storage\":\"quota\",\"x\":1}",
+		"{\"connect\":\"" ID "\",\"connect\":\"" ID "\"}",
+	};
+	struct rp_appreq r, back;
+	struct rp_err e;
+	char buf[RP_CTL_CHAN_MAX + 1];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(appreq(good[i], &r), 0);
+		assert_int_equal(rp_appreq_encode(&r, buf, sizeof(buf), &n, &e), 0);
+		assert_int_equal(buf[n - 1], '\n');
+		assert_int_equal(rp_appreq_decode((uint8_t *)buf, n - 1, &back, &e), 0);
+		assert_memory_equal(&r, &back, sizeof(r));
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rp_err_clear(&e);
+		assert_int_equal(rp_appreq_decode((const uint8_t *)bad[i], strlen(bad[i]),
+						  &r, &e), -EINVAL);
+		assert_non_null(strstr(e.msg, "app request"));
+	}
+	assert_int_equal(appreq(good[1], &r), 0);
+	assert_int_equal(r.kind, RP_APPREQ_OPEN);
+	assert_int_equal(r.periph, RP_PERIPH_GPIO);
+	assert_int_equal(r.id, 2);
+	assert_true(r.output);
+	assert_int_equal(r.drive, RP_DRIVE_OPEN_DRAIN);
+	assert_int_equal(r.value, 1);
+	assert_int_equal(appreq(good[5], &r), 0);
+	assert_int_equal(r.events, RP_EV_UPDATE_READY | RP_EV_NO_UPDATE);
+	assert_int_equal(appreq(good[6], &r), 0);
+	assert_int_equal(r.sysev, RP_SYSEV_DEFER);
+	assert_int_equal(r.minutes, 5);
+	/* An invalid struct is not encoded. */
+	memset(&r, 0, sizeof(r));
+	r.kind = RP_APPREQ_OPEN;
+	assert_int_equal(rp_appreq_encode(&r, buf, sizeof(buf), &n, &e), RP_EUSAGE);
+	/* A reply line. */
+	assert_int_equal(rp_appreq_reply_encode(json_pack("{s:b}", "resumed", 1), buf,
+						sizeof(buf), &n, &e), 0);
+	assert_string_equal(buf, "{\"resumed\":true}\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -355,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_channel),
 		cmocka_unit_test(test_fd_passing),
 		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_appreq),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
