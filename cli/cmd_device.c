@@ -9,8 +9,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/num.h"
 #include "cli.h"
 #include "crypto/crypto.h"
@@ -25,6 +27,7 @@ enum {
 	O_ALL = 1 << 3,
 	O_LINES = 1 << 4,
 	O_TRUST = 1 << 5,
+	O_CLOUD = 1 << 6,
 };
 
 struct dev_cmd {
@@ -39,6 +42,7 @@ struct dev_cmd {
 struct dev_args {
 	const char *socket;
 	const char *trust_key;
+	const char *url, *ca, *tenant, *token;
 	const char *pos;
 	int json, csv, all, has_component;
 	uint8_t component[16];
@@ -88,6 +92,21 @@ static const struct dev_cmd cmds[] = {
 	  "Show app exits aggregated as Azure Sphere's error reports: Device ID,\n"
 	  "Event Type, Event Class, Event Count, Description, Start Time, End\n"
 	  "Time. --csv prints exactly those columns.\n" },
+	{ "cloud setup", RP_CTL_CLOUD_SETUP, O_JSON | O_CLOUD, 0,
+	  "cloud setup --url URL --ca SERVER_CA.pem --tenant T [--enroll-token TOKEN]",
+	  "Connect the device to the security service at URL (https://HOST[:PORT]),\n"
+	  "whose TLS certificate must chain to SERVER_CA.pem, for tenant T. With\n"
+	  "--enroll-token the device enrolls itself; without, an operator claims it\n"
+	  "(`rampart device claim ID` against the service) and the device asks for\n"
+	  "its certificate on every check-in until then. Waits for the first step.\n" },
+	{ "cloud status", RP_CTL_CLOUD_STATUS, O_JSON, 0, "cloud status [--json]",
+	  "Show the cloud connection: state, last and next check-in, certificate\n"
+	  "expiry and renewal time, the accepted targets and the error reports the\n"
+	  "service holds.\n" },
+	{ "check-for-updates", RP_CTL_CHECK_UPDATES, O_JSON, 0,
+	  "check-for-updates [--json]",
+	  "Check in with the security service now and wait for the result: the\n"
+	  "targets version and images, and the error reports uploaded.\n" },
 	{ NULL, 0, 0, 0, NULL, NULL },
 };
 
@@ -101,6 +120,12 @@ static void cmd_help(const struct dev_cmd *c, FILE *f)
 		fprintf(f, "  --component-id ID  the app's ComponentId (GUID)\n");
 	if (c->opts & O_JSON)
 		fprintf(f, "  --json          machine-readable output\n");
+	if (c->opts & O_CLOUD)
+		fprintf(f, "  --url URL       the security service, https://HOST[:PORT]\n"
+			   "  --ca FILE       the CA certificate(s) of its TLS certificate (PEM)\n"
+			   "  --tenant T      the tenant id (GUID)\n"
+			   "  --enroll-token TOKEN  an enrollment token from the tenant's\n"
+			   "                  Administrator (rampart device enrollment-token)\n");
 }
 
 static void group_help(FILE *f)
@@ -127,6 +152,10 @@ static int parse(const struct dev_cmd *c, int argc, char **argv,
 		{ "all", no_argument, NULL, 'a' },
 		{ "lines", required_argument, NULL, 'n' },
 		{ "trust-key", required_argument, NULL, 't' },
+		{ "url", required_argument, NULL, 'U' },
+		{ "ca", required_argument, NULL, 'C' },
+		{ "tenant", required_argument, NULL, 'T' },
+		{ "enroll-token", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -145,6 +174,10 @@ static int parse(const struct dev_cmd *c, int argc, char **argv,
 		case 'c': need = O_CSV; a->csv = 1; break;
 		case 'a': need = O_ALL; a->all = 1; break;
 		case 't': need = O_TRUST; a->trust_key = optarg; break;
+		case 'U': need = O_CLOUD; a->url = optarg; break;
+		case 'C': need = O_CLOUD; a->ca = optarg; break;
+		case 'T': need = O_CLOUD; a->tenant = optarg; break;
+		case 'E': need = O_CLOUD; a->token = optarg; break;
 		case 'i':
 			need = O_COMPONENT;
 			if (rp_guid_parse(optarg, strlen(optarg), a->component))
@@ -180,6 +213,8 @@ static int parse(const struct dev_cmd *c, int argc, char **argv,
 		return cli_usage(cmd, "give at most one of --json and --csv");
 	if (c->op == RP_CTL_DELETE && a->all == a->has_component)
 		return cli_usage(cmd, "give exactly one of --component-id and --all");
+	if (c->op == RP_CTL_CLOUD_SETUP && (!a->url || !a->ca || !a->tenant))
+		return cli_usage(cmd, "--url, --ca and --tenant are required");
 	return 0;
 }
 
@@ -389,6 +424,90 @@ static void print_logs(json_t *res)
 	}
 }
 
+static void print_time(const char *label, json_t *v)
+{
+	char iso[32];
+	time_t t;
+	struct tm tm;
+
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
+		return;
+	t = (time_t)json_integer_value(v);
+	if (!gmtime_r(&t, &tm) || !strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return;
+	printf("%-18s%s\n", label, iso);
+}
+
+static void print_targets(json_t *t)
+{
+	json_t *imgs = json_object_get(t, "images"), *m;
+	size_t i;
+
+	if (!json_is_object(t))
+		return;
+	printf("%-18s%lld (device group %s)\n", "Targets version:",
+	       (long long)json_integer_value(json_object_get(t, "version")),
+	       str(t, "device_group"));
+	print_time("Targets expire:", json_object_get(t, "expires"));
+	if (json_array_size(imgs) == 0)
+		printf("%-18s%s\n", "Images:", "none");
+	json_array_foreach(imgs, i, m)
+		printf("%-18s%s %s version %s (security version %lld, %s)\n",
+		       i ? "" : "Images:", str(m, "component_id"), str(m, "type"),
+		       str(m, "version"),
+		       (long long)json_integer_value(json_object_get(m, "security_version")),
+		       str(m, "image_id"));
+}
+
+/* What one step did (cloud setup, check-for-updates). */
+static void print_step(json_t *r)
+{
+	json_t *ck = json_object_get(r, "checkin");
+
+	if (!json_is_object(r))
+		return;
+	if (json_is_true(json_object_get(r, "enrolled")))
+		printf("Enrolled with the enrollment token.\n");
+	if (json_is_true(json_object_get(r, "renewed")))
+		printf("Renewed the device certificate.\n");
+	if (json_is_object(ck))
+		printf("Checked in: %lld error report(s) uploaded, %lld new to the "
+		       "service.\n",
+		       (long long)json_integer_value(json_object_get(ck, "reports_sent")),
+		       (long long)json_integer_value(json_object_get(ck, "reports_accepted")));
+	if (json_is_object(json_object_get(r, "targets")))
+		printf("Targets %s.\n", json_is_true(json_object_get(json_object_get(r,
+		       "targets"), "accepted")) ? "accepted" : "unchanged");
+}
+
+static void print_cloud(json_t *s)
+{
+	json_t *cert = json_object_get(s, "certificate");
+
+	if (!json_is_true(json_object_get(s, "configured"))) {
+		printf("The cloud connection is not set up (rampart device cloud setup).\n");
+		return;
+	}
+	printf("%-18s%s\n", "Service:", str(s, "url"));
+	printf("%-18s%s\n", "Tenant:", str(s, "tenant"));
+	printf("%-18s%s\n", "Device ID:", str(s, "device_id"));
+	printf("%-18s%s%s\n", "State:", str(s, "state"),
+	       json_is_true(json_object_get(s, "busy")) ? " (a step is running)" : "");
+	if (json_is_string(json_object_get(s, "message")))
+		printf("%-18s%s\n", "Message:", str(s, "message"));
+	print_time("Last check-in:", json_object_get(s, "last_checkin"));
+	print_time("Next check-in:", json_object_get(s, "next_checkin"));
+	if (json_is_object(cert)) {
+		print_time("Certificate ends:", json_object_get(cert, "not_after"));
+		print_time("Renews after:", json_object_get(cert, "renew_after"));
+	}
+	print_targets(json_object_get(s, "targets"));
+	if (json_is_string(json_object_get(s, "targets_error")))
+		printf("%-18s%s\n", "Targets refused:", str(s, "targets_error"));
+	printf("%-18s%lld\n", "Reports acked:",
+	       (long long)json_integer_value(json_object_get(s, "reports_acked_seq")));
+}
+
 static int output(const struct dev_cmd *c, const struct dev_args *a, json_t *res)
 {
 	json_t *v;
@@ -453,6 +572,14 @@ static int output(const struct dev_cmd *c, const struct dev_args *a, json_t *res
 	case RP_CTL_ERROR_REPORT:
 		print_report(res, a->csv);
 		break;
+	case RP_CTL_CLOUD_SETUP:
+	case RP_CTL_CHECK_UPDATES:
+		print_step(json_object_get(res, "result"));
+		print_cloud(json_object_get(res, "status"));
+		break;
+	case RP_CTL_CLOUD_STATUS:
+		print_cloud(res);
+		break;
 	}
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "rampart: writing output failed\n");
@@ -485,6 +612,42 @@ out:
 	return rc;
 }
 
+static int copy_arg(char *dst, size_t cap, const char *v, const char *what,
+		    struct rp_err *e)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n >= cap)
+		return rp_err_set(e, RP_EUSAGE, "%s: must be 1 to %zu characters", what,
+				  cap - 1);
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+/* cloud setup: the options, and the server CA file's text. */
+static int load_cloud(const struct dev_args *a, struct rp_ctl_req *r,
+		      struct rp_err *e)
+{
+	struct rp_buf ca;
+	int rc;
+
+	if ((rc = copy_arg(r->url, sizeof(r->url), a->url, "--url", e)) ||
+	    (rc = copy_arg(r->tenant, sizeof(r->tenant), a->tenant, "--tenant", e)) ||
+	    (a->token && (rc = copy_arg(r->enroll_token, sizeof(r->enroll_token),
+					a->token, "--enroll-token", e))))
+		return rc;
+	if ((rc = rp_file_read(a->ca, RP_CTL_CA_MAX, &ca, e)))
+		return rc;
+	if (ca.len == 0 || memchr(ca.data, '\0', ca.len)) {
+		rp_buf_free(&ca);
+		return rp_err_set(e, RP_EINVAL, "%s: not a PEM file", a->ca);
+	}
+	memcpy(r->server_ca, ca.data, ca.len);
+	r->server_ca[ca.len] = '\0';
+	rp_buf_free(&ca);
+	return 0;
+}
+
 static int run(const struct dev_cmd *c, const char *sock, int argc, char **argv)
 {
 	struct dev_args a;
@@ -511,6 +674,8 @@ static int run(const struct dev_cmd *c, const char *sock, int argc, char **argv)
 	r.all = a.all;
 	r.lines = a.lines;
 	if (a.trust_key && load_trust_key(a.trust_key, &r, &e))
+		return cli_fail(&e);
+	if (c->op == RP_CTL_CLOUD_SETUP && load_cloud(&a, &r, &e))
 		return cli_fail(&e);
 	if (c->op == RP_CTL_DEPLOY) {
 		struct stat st;

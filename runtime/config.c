@@ -23,6 +23,9 @@ void rpd_config_init(struct rpd_config *c)
 	c->report_slots = RP_REPORTS_SLOTS_DEFAULT;
 	memcpy(c->cgroup_parent, "rampart", sizeof("rampart"));
 	c->verify_timeout_ms = 60000;
+	c->cloud_timeout_ms = 120000;
+	c->checkin_interval_s = 3600;
+	c->checkin_jitter_pct = 10;
 	c->update_notice_ms = 1000;
 }
 
@@ -131,6 +134,8 @@ int rpd_config_load(struct rpd_config *c, const char *path, struct rp_err *e)
 		"restart_backoff", "stop_grace_ms", "uid_base", "uid_count",
 		"max_package_kb", "log_kb", "report_slots", "cgroup_parent",
 		"verify_helper", "verify_timeout_ms",
+		"cloud_helper", "cloud_timeout_ms", "checkin_interval_s",
+		"checkin_jitter_pct",
 		"board", "board_root", "power_actions", "update_notice_ms", NULL,
 	};
 	struct rp_buf text;
@@ -159,6 +164,19 @@ int rpd_config_load(struct rpd_config *c, const char *path, struct rp_err *e)
 			  &c->verify_timeout_ms, e)) ||
 	    (rc = get_u64(o, "stop_grace_ms", 0, 600000, &c->stop_grace_ms, e)))
 		goto out;
+	if ((rc = get_str(o, "cloud_helper", c->cloud_helper,
+			  sizeof(c->cloud_helper), e)) ||
+	    (rc = get_u64(o, "cloud_timeout_ms", 1000, 600000,
+			  &c->cloud_timeout_ms, e)) ||
+	    (rc = get_u64(o, "checkin_interval_s", 1, 604800,
+			  &c->checkin_interval_s, e)) ||
+	    (rc = get_u64(o, "checkin_jitter_pct", 0, 50,
+			  &c->checkin_jitter_pct, e)))
+		goto out;
+	if (c->cloud_helper[0] && c->cloud_helper[0] != '/') {
+		rc = rp_err_set(e, RP_EFORMAT, "cloud_helper: must be an absolute path");
+		goto out;
+	}
 	if ((rc = load_periph(o, c, e)))
 		goto out;
 	if (c->verify_helper[0] && c->verify_helper[0] != '/') {

@@ -54,6 +54,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	rpd_log("%s: stopping apps", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	rpd_server_stop(d);
+	rpd_cloud_stop(d);
 	/* Stop first, then mark: rpd_app_stop marks each stop as planned. */
 	rpd_apps_stop_all(d);
 	d->shutting_down = 1;
@@ -201,6 +202,10 @@ int main(int argc, char **argv)
 		}
 	}
 	rpd_install_recover(d);
+	if (rpd_cloud_init(d, &e)) {
+		fprintf(stderr, "rampartd: cloud: %s\n", e.msg);
+		goto out;
+	}
 	if (rpd_server_start(d, &e)) {
 		fprintf(stderr, "rampartd: control socket: %s\n", e.msg);
 		goto out;
@@ -236,6 +241,7 @@ out:
 
 		rpd_server_stop(d);
 		rpd_update_fini(d);
+		rpd_cloud_stop(d);
 		while ((a = d->apps)) {
 			d->apps = a->next;
 			rpd_app_free(a);

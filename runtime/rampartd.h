@@ -52,6 +52,10 @@ struct rpd_config {
 	char cgroup_parent[64];       /* "rampart" */
 	char verify_helper[PATH_MAX]; /* rampart-verify, or "": search */
 	uint64_t verify_timeout_ms;   /* 60000: then the helper is killed */
+	char cloud_helper[PATH_MAX];  /* rampart-cloud, or "": search */
+	uint64_t cloud_timeout_ms;    /* 120000: one cloud step, then killed */
+	uint64_t checkin_interval_s;  /* 3600 */
+	uint64_t checkin_jitter_pct;  /* 10: +-10% of the interval */
 	/* Peripherals and system events (periph.c, sysevent.c). */
 	char board[PATH_MAX];         /* hardware definition, or "": none */
 	char board_root[PATH_MAX];    /* replaces /run/rampart-sim, or "" */
@@ -280,6 +284,23 @@ int rpd_rmtree(const char *path, struct rp_err *e) RP_WUR;
  * of them when id is NULL). */
 void rpd_purge_old(struct rpd *d, const char *id);
 
+/* --- the cloud client (cloud.c) --------------------------------------- */
+
+struct rpd_cloud;
+
+/* Find rampart-cloud, read cloud/status.json and schedule the first
+ * check-in if the cloud is set up. A missing helper is logged, not fatal. */
+int rpd_cloud_init(struct rpd *d, struct rp_err *e) RP_WUR;
+/* Kill a running step, answer waiting clients, free. */
+void rpd_cloud_stop(struct rpd *d);
+/* cloud-setup and check-for-updates: RPD_REPLY_LATER (the reply goes to
+ * a duplicate of client_fd when the step has ended), or an error. */
+int rpd_cloud_setup(struct rpd *d, const struct rp_ctl_req *r, int fd,
+		    struct rp_err *e) RP_WUR;
+int rpd_cloud_check(struct rpd *d, int fd, struct rp_err *e) RP_WUR;
+/* The status object (cloud-status). */
+json_t *rpd_cloud_status(struct rpd *d);
+
 /* --- control server (server.c) ---------------------------------------- */
 
 struct client {
@@ -308,6 +329,7 @@ struct rpd {
 	enum dev_mode mode;
 	char device_id[65];
 	char verify_helper[PATH_MAX]; /* rpd_verify_find */
+	struct rpd_cloud *cloud;    /* cloud.c */
 	int shutting_down;
 	uint64_t install_seq;
 	const char *crash_at;       /* RAMPARTD_CRASH_AT: a failure-injection

@@ -405,6 +405,13 @@ static int handle(struct rpd *d, const struct rp_ctl_req *r, int fd, int cfd,
 		return logs(d, r, out, e);
 	case RP_CTL_ERROR_REPORT:
 		return error_report(d, out, e);
+	case RP_CTL_CLOUD_SETUP:
+		return rpd_cloud_setup(d, r, cfd, e);
+	case RP_CTL_CLOUD_STATUS:
+		*out = rpd_cloud_status(d);
+		return 0;
+	case RP_CTL_CHECK_UPDATES:
+		return rpd_cloud_check(d, cfd, e);
 	}
 	return rp_err_set(e, RP_EINVAL, "unknown operation");
 }

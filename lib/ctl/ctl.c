@@ -1,5 +1,6 @@
 #include "ctl/ctl.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@ enum {
 	K_ALL = 1 << 1,
 	K_LINES = 1 << 2,
 	K_TRUST = 1 << 3,
+	K_CLOUD = 1 << 4, /* url, tenant, server_ca, [enroll_token] */
 };
 
 static const struct {
@@ -30,7 +32,30 @@ static const struct {
 	{ RP_CTL_APP_STOP, "app-stop", K_COMPONENT },
 	{ RP_CTL_APP_LOGS, "app-logs", K_COMPONENT | K_LINES },
 	{ RP_CTL_ERROR_REPORT, "error-report", 0 },
+	{ RP_CTL_CLOUD_SETUP, "cloud-setup", K_CLOUD },
+	{ RP_CTL_CLOUD_STATUS, "cloud-status", 0 },
+	{ RP_CTL_CHECK_UPDATES, "check-for-updates", 0 },
 };
+
+/* The cloud-setup text fields: key, offset, capacity. */
+static const struct {
+	const char *key;
+	size_t off, cap;
+	int optional;
+} cloud_keys[] = {
+	{ "url", offsetof(struct rp_ctl_req, url), RP_CTL_URL_MAX + 1, 0 },
+	{ "tenant", offsetof(struct rp_ctl_req, tenant), RP_CTL_TENANT_MAX + 1, 0 },
+	{ "server_ca", offsetof(struct rp_ctl_req, server_ca), RP_CTL_CA_MAX + 1, 0 },
+	{ "enroll_token", offsetof(struct rp_ctl_req, enroll_token),
+	  RP_CTL_TOKEN_MAX + 1, 1 },
+};
+
+#define NCLOUD (sizeof(cloud_keys) / sizeof(cloud_keys[0]))
+
+static const char *cloud_field(const struct rp_ctl_req *r, size_t i)
+{
+	return (const char *)r + cloud_keys[i].off;
+}
 
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
@@ -67,6 +92,20 @@ static int check_req(const struct rp_ctl_req *r, int code, struct rp_err *e)
 	if (r->op == RP_CTL_DELETE && r->has_component == r->all)
 		return rp_err_set(e, code, "sideload-delete: give exactly one of "
 				  "component_id and all");
+	if (r->op == RP_CTL_CLOUD_SETUP) {
+		size_t i;
+
+		for (i = 0; i < NCLOUD; i++) {
+			const char *v = cloud_field(r, i);
+
+			if (!memchr(v, '\0', cloud_keys[i].cap))
+				return rp_err_set(e, code, "%s: not terminated",
+						  cloud_keys[i].key);
+			if (!cloud_keys[i].optional && !v[0])
+				return rp_err_set(e, code, "cloud-setup: %s is required",
+						  cloud_keys[i].key);
+		}
+	}
 	if (r->lines < 1 || r->lines > RP_CTL_LINES_MAX)
 		return rp_err_set(e, code, "lines: must be from 1 to %u",
 				  RP_CTL_LINES_MAX);
@@ -113,6 +152,15 @@ int rp_ctl_req_encode(const struct rp_ctl_req *r, struct rp_buf *out,
 	if ((keys & K_TRUST) && r->trust_key[0] &&
 	    json_object_set_new(o, "trust_key", json_string(r->trust_key)))
 		goto nomem;
+	if (keys & K_CLOUD) {
+		size_t i;
+
+		for (i = 0; i < NCLOUD; i++)
+			if (cloud_field(r, i)[0] &&
+			    json_object_set_new(o, cloud_keys[i].key,
+						json_string(cloud_field(r, i))))
+				goto nomem;
+	}
 	text = json_dumps(o, JSON_COMPACT);
 	if (!text)
 		goto nomem;
@@ -164,7 +212,8 @@ int rp_ctl_req_decode(const uint8_t *buf, size_t len, struct rp_ctl_req *r,
 		      struct rp_err *e)
 {
 	static const char *const allowed[] = {
-		"v", "op", "component_id", "all", "lines", "trust_key", NULL,
+		"v", "op", "component_id", "all", "lines", "trust_key", "url",
+		"tenant", "server_ca", "enroll_token", NULL,
 	};
 	json_t *o = NULL, *v;
 	const char *name;
@@ -258,6 +307,30 @@ int rp_ctl_req_decode(const uint8_t *buf, size_t len, struct rp_ctl_req *r,
 		}
 		memcpy(r->trust_key, json_string_value(v), n);
 		r->trust_key[n] = '\0';
+	}
+	for (i = 0; i < NCLOUD; i++) {
+		size_t n;
+
+		if (!(v = json_object_get(o, cloud_keys[i].key)))
+			continue;
+		if (!(keys & K_CLOUD)) {
+			rc = rp_err_set(e, RP_EFORMAT, "%s: not used by %s",
+					cloud_keys[i].key, name);
+			goto out;
+		}
+		if (!json_is_string(v)) {
+			rc = rp_err_set(e, RP_EFORMAT, "%s: must be a string",
+					cloud_keys[i].key);
+			goto out;
+		}
+		n = json_string_length(v);
+		if (n == 0 || n >= cloud_keys[i].cap ||
+		    memchr(json_string_value(v), '\0', n)) {
+			rc = rp_err_set(e, RP_EFORMAT, "%s: must be 1 to %zu bytes",
+					cloud_keys[i].key, cloud_keys[i].cap - 1);
+			goto out;
+		}
+		memcpy((char *)r + cloud_keys[i].off, json_string_value(v), n + 1);
 	}
 	rc = check_req(r, RP_EFORMAT, e);
 out:

@@ -29,6 +29,10 @@
 #define RP_CTL_LINES_DEFAULT 100
 #define RP_CTL_CHAN_MAX 1024          /* an app <-> rampartd channel message */
 #define RP_CTL_DEFAULT_SOCKET "/run/rampart/rampartd.sock"
+#define RP_CTL_URL_MAX 256            /* cloud-setup url */
+#define RP_CTL_TENANT_MAX 36          /* cloud-setup tenant (a GUID) */
+#define RP_CTL_CA_MAX (12 * 1024)     /* cloud-setup server_ca (PEM) */
+#define RP_CTL_TOKEN_MAX 256          /* cloud-setup enroll_token */
 
 enum rp_ctl_op {
 	RP_CTL_SHOW = 1,          /* "show" */
@@ -42,6 +46,9 @@ enum rp_ctl_op {
 	RP_CTL_APP_STOP,          /* "app-stop" [component_id] */
 	RP_CTL_APP_LOGS,          /* "app-logs" [component_id] [lines] */
 	RP_CTL_ERROR_REPORT,      /* "error-report" */
+	RP_CTL_CLOUD_SETUP,       /* "cloud-setup" url tenant server_ca [enroll_token] */
+	RP_CTL_CLOUD_STATUS,      /* "cloud-status" */
+	RP_CTL_CHECK_UPDATES,     /* "check-for-updates": replies after the check-in */
 };
 
 /* The wire name of op ("app-list"), or NULL. */
@@ -55,6 +62,11 @@ struct rp_ctl_req {
 	int all;                    /* sideload-delete: every app */
 	uint32_t lines;             /* app-logs: 1..RP_CTL_LINES_MAX */
 	char trust_key[RP_CTL_PEM_MAX + 1]; /* enable-development, or "" */
+	/* cloud-setup: text as given (rampart-cloud checks it in depth) */
+	char url[RP_CTL_URL_MAX + 1];
+	char tenant[RP_CTL_TENANT_MAX + 1];
+	char server_ca[RP_CTL_CA_MAX + 1];
+	char enroll_token[RP_CTL_TOKEN_MAX + 1]; /* or "" */
 };
 
 /* Zero *r and set op and the defaults (lines). */

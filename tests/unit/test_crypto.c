@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/file.h"
+#include "crypto/base64.h"
 #include "crypto/crypto.h"
 
 static void sign_verify(enum rp_key_type t)
@@ -218,6 +219,33 @@ static void test_ct_and_wipe(void **state)
 	assert_memory_not_equal(a, b, sizeof(a));
 }
 
+static void test_base64(void **state)
+{
+	static const char *const bad[] = {
+		"", "QQ", "QQ=", "Q===", "QQ==QQ==", " QQ=", "QQ=\n", "Q!==", "=QQQ",
+	};
+	struct rp_buf b;
+	struct rp_err e;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(rp_base64_decode("aGVsbG8=", 8, 16, &b, &e), 0);
+	assert_int_equal(b.len, 5);
+	assert_memory_equal(b.data, "hello", 5);
+	rp_buf_free(&b);
+	assert_int_equal(rp_base64_decode("aGVsbG8h", 8, 16, &b, &e), 0);
+	assert_int_equal(b.len, 6);
+	rp_buf_free(&b);
+	assert_int_equal(rp_base64_decode("AAAA", 4, 16, &b, &e), 0);
+	assert_int_equal(b.len, 3);
+	assert_memory_equal(b.data, "\0\0\0", 3);
+	rp_buf_free(&b);
+	/* Over the cap: refused before decoding. */
+	assert_int_equal(rp_base64_decode("aGVsbG8h", 8, 5, &b, &e), RP_ERANGE);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_not_equal(rp_base64_decode(bad[i], strlen(bad[i]), 64, &b, &e), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_key_file),
 		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_ct_and_wipe),
+		cmocka_unit_test(test_base64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

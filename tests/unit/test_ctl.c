@@ -62,6 +62,59 @@ static void test_roundtrip(void **state)
 	assert_string_equal(r.component_text, ID);
 }
 
+static void test_cloud_requests(void **state)
+{
+	static const char *const bad[] = {
+		/* required keys */
+		"{\"v\":1,\"op\":\"cloud-setup\"}",
+		"{\"v\":1,\"op\":\"cloud-setup\",\"url\":\"https://x\",\"tenant\":\"t\"}",
+		/* types, lengths, keys of another operation */
+		"{\"v\":1,\"op\":\"cloud-setup\",\"url\":1,\"tenant\":\"t\",\"server_ca\":\"c\"}",
+		"{\"v\":1,\"op\":\"cloud-setup\",\"url\":\"\",\"tenant\":\"t\",\"server_ca\":\"c\"}",
+		"{\"v\":1,\"op\":\"cloud-setup\",\"url\":\"u\",\"tenant\":\"0123456789012345678901234567890123456\",\"server_ca\":\"c\"}",
+		"{\"v\":1,\"op\":\"cloud-setup\",\"url\":\"u\",\"tenant\":\"t\",\"server_ca\":\"c\",\"lines\":3}",
+		"{\"v\":1,\"op\":\"cloud-status\",\"url\":\"u\"}",
+		"{\"v\":1,\"op\":\"check-for-updates\",\"enroll_token\":\"x\"}",
+		"{\"v\":1,\"op\":\"cloud-setup\",\"url\":\"u\",\"tenant\":\"t\",\"server_ca\":\"c\\u0000d\"}",
+	};
+	struct rp_ctl_req r, back;
+	struct rp_buf b;
+	struct rp_err e;
+	size_t i;
+
+	(void)state;
+	rp_ctl_req_init(&r, RP_CTL_CLOUD_SETUP);
+	memcpy(r.url, "https://127.0.0.1:8443", 23);
+	memcpy(r.tenant, ID, sizeof(ID));
+	memcpy(r.server_ca, "-----BEGIN CERTIFICATE-----\nAA\n", sizeof("-----BEGIN CERTIFICATE-----\nAA\n"));
+	assert_int_equal(rp_ctl_req_encode(&r, &b, &e), 0);
+	assert_null(strstr((const char *)b.data, "enroll_token"));
+	assert_int_equal(rp_ctl_req_decode(b.data, b.len, &back, &e), 0);
+	assert_int_equal(back.op, RP_CTL_CLOUD_SETUP);
+	assert_string_equal(back.url, r.url);
+	assert_string_equal(back.tenant, r.tenant);
+	assert_string_equal(back.server_ca, r.server_ca);
+	assert_string_equal(back.enroll_token, "");
+	rp_buf_free(&b);
+	memcpy(r.enroll_token, "rpe_abc", 8);
+	assert_int_equal(rp_ctl_req_encode(&r, &b, &e), 0);
+	assert_int_equal(rp_ctl_req_decode(b.data, b.len, &back, &e), 0);
+	assert_string_equal(back.enroll_token, "rpe_abc");
+	rp_buf_free(&b);
+	/* The encoder refuses what the decoder would. */
+	r.url[0] = '\0';
+	assert_int_equal(rp_ctl_req_encode(&r, &b, &e), RP_EUSAGE);
+	for (i = 0; i < 2; i++) {
+		rp_ctl_req_init(&r, i ? RP_CTL_CHECK_UPDATES : RP_CTL_CLOUD_STATUS);
+		assert_int_equal(rp_ctl_req_encode(&r, &b, &e), 0);
+		assert_int_equal(rp_ctl_req_decode(b.data, b.len, &back, &e), 0);
+		assert_int_equal(back.op, r.op);
+		rp_buf_free(&b);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_not_equal(decode(bad[i], &r, &e), 0);
+}
+
 static void test_refusals(void **state)
 {
 	static const char *const bad[] = {
@@ -386,6 +439,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_cloud_requests),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_responses),
 		cmocka_unit_test(test_channel),
