@@ -390,8 +390,8 @@ def test_crash_report_reaches_service_once(claimed, srv, tenant, work):
                          tenant["Reader"])
     assert code == 200, doc
     rows = [x for x in doc["error_reports"] if x["component_id"] == A]
-    assert any(x["event_type"] == "AppCrash" and x["event_class"] == "Unplanned"
-               for x in rows), rows
+    assert any(x["kind"] == "AppCrash" and x["event_type"] == "Unplanned" and
+               x["description"].startswith("AppCrash: signal=") for x in rows), rows
     # Nothing is sent twice, also across a restart of rampartd.
     assert check(d)["result"]["checkin"]["reports_sent"] == 0
     d.stop()
