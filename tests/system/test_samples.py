@@ -293,6 +293,23 @@ def test_blink_toggles_the_led_and_the_button_changes_the_rate(bench):
     assert bench.d.app(BLINK)["state"] == "running"
 
 
+@pytest.mark.skipif(not shutil.which("cmake"), reason="cmake is not installed")
+def test_azure_style_cmake_app_builds_and_runs(bench):
+    """An app written the way Azure Sphere's samples are (applibs, the
+    generated hw/sample_appliance.h, CMakeLists.txt with azsphere_*
+    functions) is built by `rampart package build` and runs unchanged."""
+    out = bench.work / "azure-blink.rpk"
+    r = subprocess.run([RAMPART, "package", "build", "--source",
+                        SRC / "tests" / "data" / "apps" / "azure-blink", "--key", bench.key,
+                        "-o", out, "--build-dir", bench.work / "azure-build"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    bench.deploy(out)
+    gaps = watch_intervals(bench.sim, LED, 4, 15)
+    assert 0.3 < sum(gaps) / len(gaps) < 0.8, gaps
+    assert "LED on" in bench.d.logs("5b8d3c1e-7f2a-4e6b-9c0d-1a2b3c4d5e6f")
+
+
 # ---- co2monitor -------------------------------------------------------------
 
 @needs_mqtt
