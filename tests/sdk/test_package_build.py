@@ -14,9 +14,19 @@ APPS = SRC / "tests" / "data" / "apps"
 BOARDS = SRC / "boards"
 
 
+def build_env():
+    """In a sanitizer build of the tree, libapplibs.a is instrumented: the
+    apps built against it link the sanitizer runtimes too."""
+    env = dict(os.environ)
+    san = os.environ.get("RP_SANITIZE", "none")
+    if san and san != "none":
+        env["LDFLAGS"] = (env.get("LDFLAGS", "") + f" -fsanitize={san}").strip()
+    return env
+
+
 def rp(*args, cwd=None):
     return subprocess.run([RAMPART, *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=600)
+                          cwd=cwd, timeout=600, env=build_env())
 
 
 @pytest.fixture(scope="module")

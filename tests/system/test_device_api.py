@@ -752,7 +752,8 @@ def test_sql_injection_in_checkin(srv, world, tmp_path, inj):
     code, listing = srv.call("GET", f"/v1/tenants/{a['id']}/error-reports?device={d.id}",
                              a["Reader"])
     assert code == 200
-    assert [(r["app_name"], r["description"]) for r in listing["error_reports"]] == [(inj, inj)]
+    assert [(r["app_name"], r["description"]) for r in listing["error_reports"]] == [
+        (inj, f"{inj}; component_id={comp}; name={inj}")]
     # Everything is still there.
     code, devices = srv.call("GET", f"/v1/tenants/{a['id']}/devices", a["Reader"])
     assert code == 200 and a["device"].id in {x["id"] for x in devices}

@@ -299,10 +299,14 @@ def test_azure_style_cmake_app_builds_and_runs(bench):
     generated hw/sample_appliance.h, CMakeLists.txt with azsphere_*
     functions) is built by `rampart package build` and runs unchanged."""
     out = bench.work / "azure-blink.rpk"
+    env = dict(os.environ)
+    san = os.environ.get("RP_SANITIZE", "none")
+    if san and san != "none":  # libapplibs.a is instrumented in this build
+        env["LDFLAGS"] = (env.get("LDFLAGS", "") + f" -fsanitize={san}").strip()
     r = subprocess.run([RAMPART, "package", "build", "--source",
                         SRC / "tests" / "data" / "apps" / "azure-blink", "--key", bench.key,
                         "-o", out, "--build-dir", bench.work / "azure-build"],
-                       capture_output=True, text=True, timeout=300)
+                       capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stderr
     bench.deploy(out)
     gaps = watch_intervals(bench.sim, LED, 4, 15)
