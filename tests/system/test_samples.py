@@ -144,7 +144,7 @@ class Bench:
             "cgroup_parent": "rampart-test-samples",
             "board": str(BASE_BOARD),
             "board_root": str(self.sim.dir),
-            "update_notice_ms": 2000,
+            "update_notice_ms": 5000,  # generous: a loaded machine must not turn a deferral into a timeout
         }).start()
         r = self.d.rp("device", "enable-development", "--trust-key", work / "dev.pub")
         assert r.code == 0, r
