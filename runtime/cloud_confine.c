@@ -10,12 +10,41 @@
 #include <errno.h>
 #include <sched.h>
 #include <seccomp.h>
-#include <stddef.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "cloud.h"
+#include "confine.h"
+
+/* Sockets: IPv4 and IPv6 only (no netlink, no raw, no unix). A thread,
+ * never a process: clone only with CLONE_THREAD; clone3 fails with ENOSYS
+ * so glibc falls back to clone. ioctl: non-blocking mode, bytes readable
+ * and isatty's terminal query only. */
+static int extra(scmp_filter_ctx ctx, void *arg)
+{
+	int rc;
+
+	(void)arg;
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				   SCMP_A0(SCMP_CMP_EQ, AF_INET))) ||
+	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				   SCMP_A0(SCMP_CMP_EQ, AF_INET6))) ||
+	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				   SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
+					   CLONE_THREAD))) ||
+	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)))
+		return rc;
+	/* The request is compared on 32 bits: a value with high bits set
+	 * does not match and is refused. */
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				   SCMP_A1(SCMP_CMP_EQ, FIONBIO))) ||
+	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				   SCMP_A1(SCMP_CMP_EQ, FIONREAD))) ||
+	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				   SCMP_A1(SCMP_CMP_EQ, TCGETS))))
+		return rc;
+	return 0;
+}
 
 int rpc_confine(struct rp_err *e)
 {
@@ -30,7 +59,7 @@ int rpc_confine(struct rp_err *e)
 		SCMP_SYS(linkat),
 		SCMP_SYS(fchmod), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
 		SCMP_SYS(readlinkat), SCMP_SYS(umask), SCMP_SYS(dup),
-		SCMP_SYS(fcntl), SCMP_SYS(ioctl), SCMP_SYS(pipe2),
+		SCMP_SYS(fcntl), SCMP_SYS(pipe2),
 		SCMP_SYS(eventfd2),
 #ifdef __NR_access
 		SCMP_SYS(access), SCMP_SYS(unlink), SCMP_SYS(rename),
@@ -62,51 +91,5 @@ int rpc_confine(struct rp_err *e)
 		SCMP_SYS(rt_sigprocmask), SCMP_SYS(sigaltstack),
 		SCMP_SYS(exit), SCMP_SYS(exit_group),
 	};
-	scmp_filter_ctx ctx = NULL;
-	size_t i;
-	int rc;
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
-		rc = rp_err_errno(e, errno, "confine: no_new_privs");
-		goto out;
-	}
-	ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
-	if (!ctx) {
-		rc = rp_err_set(e, RP_ENOMEM, "confine: seccomp_init");
-		goto out;
-	}
-	for (i = 0; i < sizeof(allow) / sizeof(allow[0]); i++) {
-		if (allow[i] < 0)
-			continue; /* not on this architecture */
-		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i], 0))) {
-			rp_err_errno(e, -rc, "confine: seccomp rule %d", allow[i]);
-			goto out;
-		}
-	}
-	/* Sockets: IPv4 and IPv6 only (no netlink, no raw, no unix). A
-	 * thread, never a process: clone only with CLONE_THREAD; clone3
-	 * fails with ENOSYS so glibc falls back to clone. */
-	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				   SCMP_A0(SCMP_CMP_EQ, AF_INET))) ||
-	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				   SCMP_A0(SCMP_CMP_EQ, AF_INET6))) ||
-	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-				   SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
-					   CLONE_THREAD))) ||
-	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) ||
-	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				   SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) ||
-	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				   SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)))) {
-		rp_err_errno(e, -rc, "confine: seccomp rule");
-		goto out;
-	}
-	if ((rc = seccomp_load(ctx))) {
-		rp_err_errno(e, -rc, "confine: seccomp_load");
-		goto out;
-	}
-	rc = 0;
-out:
-	seccomp_release(ctx);
-	return rc;
+	return rpd_confine(allow, sizeof(allow) / sizeof(allow[0]), extra, NULL, e);
 }
