@@ -10,6 +10,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -476,6 +477,18 @@ int rp_http_new(struct event_base *base, struct rp_tls *tls,
 		rc = rp_err_errno(e, errno ? errno : EADDRNOTAVAIL, "http: listen on %s",
 				  listen);
 		goto out;
+	}
+	/* Accepted sockets inherit TCP_NODELAY from the listener (Linux).
+	 * Without it a keep-alive reply written as more than one TLS record
+	 * waits for the client's delayed ACK (Nagle): about 40 ms a request. */
+	{
+		int one = 1;
+
+		if (setsockopt(evhttp_bound_socket_get_fd(bound), IPPROTO_TCP, TCP_NODELAY,
+			       &one, sizeof(one))) {
+			rc = rp_err_errno(e, errno, "http: TCP_NODELAY on %s", listen);
+			goto out;
+		}
 	}
 	if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&ss,
 			&sl) == 0) {
