@@ -485,6 +485,10 @@ static void step(struct conn *c)
 				char msg[160];
 				size_t n = c->body_len < 100 ? c->body_len : 100;
 
+				while (n && (c->rbuf[c->hdr_end + n - 1] == '\n' ||
+					     c->rbuf[c->hdr_end + n - 1] == '\r'))
+					n--;
+
 				w->non200++;
 				snprintf(msg, sizeof(msg), "status %d: %.*s", c->status, (int)n,
 					 (const char *)c->rbuf + c->hdr_end);
