@@ -1,5 +1,6 @@
 /* Fuzz the API's request-body decoders (lib/service/api.c): every body a
- * handler reads goes through one of these, and the Range header parser. */
+ * handler reads goes through one of these (the devices' check-in too),
+ * the error-report query string and the Range header parser. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -14,6 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct rp_api_cert_req ce;
 	static struct rp_api_signing_key_req sk;
 	static struct rp_api_deployment_req dp;
+	static struct rp_api_checkin_req ck;
+	static char query[RP_API_QUERY_MAX + 2];
+	struct rp_api_device_group_req dg;
+	struct rp_api_report_query rq;
 	struct rp_api_tenant_req t;
 	struct rp_api_product_req p;
 	struct rp_api_role_req r;
@@ -55,6 +60,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (j = 0; j < i; j++)
 				ok |= strcmp(dp.images[i], dp.images[j]) ? 0 : 512;
 		}
+	}
+	/* Check-in: every decoded value within the documented rules. */
+	if (rp_api_decode_checkin(data, size, &ck, &e) == 0) {
+		ok |= ck.ninstalled <= RP_CHECKIN_INSTALLED_MAX &&
+		      ck.nreports <= RP_CHECKIN_REPORTS_MAX &&
+		      strlen(ck.runtime_version) >= 1 &&
+		      ck.time <= (uint64_t)RP_JSON_INT_MAX ? 0 : 4096;
+		for (i = 0; i < ck.ninstalled; i++)
+			ok |= rp_model_is_id(ck.installed[i].component_id) &&
+			      rp_model_is_id(ck.installed[i].image_id) &&
+			      strlen(ck.installed[i].version) >= 1 ? 0 : 4096;
+		for (i = 0; i < ck.nreports; i++) {
+			const struct rp_api_report *rep = &ck.reports[i];
+
+			ok |= rep->seq >= 1 && rp_model_is_id(rep->component_id) &&
+			      rep->event_type && rep->event_class &&
+			      rep->signal >= 0 && rep->signal <= 255 ? 0 : 4096;
+			for (j = 0; rep->description[j]; j++)
+				ok |= rep->description[j] >= 0x20 &&
+				      rep->description[j] <= 0x7e ? 0 : 4096;
+		}
+	}
+	if (rp_api_decode_device_group(data, size, &dg, &e) == 0)
+		ok |= rp_model_is_id(dg.device_group) &&
+		      (!dg.product[0] || rp_model_is_id(dg.product)) ? 0 : 8192;
+	/* The error-report query string (text up to the first NUL). */
+	if (size <= RP_API_QUERY_MAX + 1) {
+		memcpy(query, data, size);
+		query[size] = '\0';
+		if (rp_api_decode_report_query(query, &rq, &e) == 0)
+			ok |= (!rq.product[0] || rp_model_is_id(rq.product)) &&
+			      (!rq.device_group[0] || rp_model_is_id(rq.device_group)) &&
+			      (!rq.device[0] || strlen(rq.device) == 64) &&
+			      (rq.since < 0 || rq.until < 0 || rq.since <= rq.until) ? 0 : 16384;
 	}
 	/* The Range header: whatever it says, a 206 stays inside the file. */
 	if (size < sizeof(hdr) && size >= 1) {

@@ -15,6 +15,7 @@
 #include "crypto/crypto.h"
 #include "crypto/tls.h"
 #include "service/db.h"
+#include "service/device.h"
 #include "service/http.h"
 #include "service/identity.h"
 #include "service/images.h"
@@ -28,15 +29,18 @@ static void usage(FILE *f)
 		"  init --db URL --admin-token-out FILE [--owner NAME]\n"
 		"        create or upgrade the schema; create the service owner and\n"
 		"        write its first API token to FILE (mode 0600, never overwritten)\n"
-		"  serve --db URL --cert CERT --key KEY [--listen HOST:PORT] [--client-ca CA]\n"
+		"  serve --db URL --cert CERT --key KEY [--listen HOST:PORT]\n"
 		"        [--keys DIR [--signer PATH] [--cert-validity SECONDS]]\n"
 		"        [--data DIR [--max-image-mb N]]\n"
+		"        [--checkin-interval SECONDS] [--targets-lifetime SECONDS]\n"
 		"        answer the HTTPS API (TLS 1.3 only; default 127.0.0.1:8443);\n"
 		"        with --keys, spawn rampart-signer (default: next to this program)\n"
 		"        on the tenants' CA key directory DIR for device certificates\n"
 		"        (valid 86400 s by default, at most the signer's maximum);\n"
 		"        with --data, store uploaded images under DIR/images (uploads of\n"
-		"        at most N MiB, default 64; production signing needs --keys)\n"
+		"        at most N MiB, default 64; production signing needs --keys);\n"
+		"        devices are told to check in every 3600 s and get targets\n"
+		"        documents valid 604800 s by default\n"
 		"  routes\n"
 		"        print the API's routes, one 'METHOD PATH' a line\n\n"
 		"URL: sqlite:PATH or PATH (SQLite), or postgresql://... (libpq).\n");
@@ -131,19 +135,21 @@ static int cmd_serve(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
-		{ "client-ca", required_argument, NULL, 'a' },
 		{ "keys", required_argument, NULL, 'K' },
 		{ "signer", required_argument, NULL, 's' },
 		{ "cert-validity", required_argument, NULL, 'V' },
 		{ "data", required_argument, NULL, 'D' },
 		{ "max-image-mb", required_argument, NULL, 'M' },
+		{ "checkin-interval", required_argument, NULL, 'I' },
+		{ "targets-lifetime", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *url = NULL, *listen = "127.0.0.1:8443", *cert = NULL, *key = NULL;
-	const char *ca = NULL, *keys = NULL, *signer = NULL;
+	const char *keys = NULL, *signer = NULL;
 	char signer_path[4096];
 	uint64_t validity = RP_CERT_VALIDITY_DEFAULT;
+	uint64_t interval = RP_CHECKIN_INTERVAL_DEFAULT, lifetime = RP_TARGETS_LIFETIME_DEFAULT;
 	uint64_t image_mb = RP_IMAGE_MAX_DEFAULT / (1024 * 1024);
 	const char *data = NULL;
 	struct rp_model m = { NULL };
@@ -162,7 +168,6 @@ static int cmd_serve(int argc, char **argv)
 		case 'l': listen = optarg; break;
 		case 'c': cert = optarg; break;
 		case 'k': key = optarg; break;
-		case 'a': ca = optarg; break;
 		case 'K': keys = optarg; break;
 		case 's': signer = optarg; break;
 		case 'V':
@@ -173,6 +178,23 @@ static int cmd_serve(int argc, char **argv)
 			}
 			break;
 		case 'D': data = optarg; break;
+		case 'I':
+			if (rp_parse_u64z(optarg, 7 * 86400, &interval) || interval < 10) {
+				fprintf(stderr, "rampart-server: --checkin-interval: 10 to %d seconds\n",
+					7 * 86400);
+				return 2;
+			}
+			break;
+		case 'T':
+			/* At least an hour and a bit more than the check-in
+			 * interval (checked below); at most what the format
+			 * allows (366 days). */
+			if (rp_parse_u64z(optarg, 366 * 86400, &lifetime) || lifetime < 3600) {
+				fprintf(stderr, "rampart-server: --targets-lifetime: 3600 to %d seconds\n",
+					366 * 86400);
+				return 2;
+			}
+			break;
 		case 'M':
 			if (rp_parse_u64z(optarg, RP_IMAGE_MAX_LIMIT / (1024 * 1024), &image_mb) ||
 			    image_mb < 1) {
@@ -189,8 +211,18 @@ static int cmd_serve(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (lifetime <= interval) {
+		fprintf(stderr, "rampart-server: --targets-lifetime must exceed --checkin-interval\n");
+		return 2;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	m.cert_validity = (int64_t)validity;
+	m.checkin_interval = (int64_t)interval;
+	m.targets_lifetime = (int64_t)lifetime;
+	if (rp_tenant_cache_new(&m.cache, &e)) {
+		ret = fail(&e);
+		goto out;
+	}
 	m.image_max = image_mb * 1024 * 1024;
 	if (data) {
 		if (rp_images_prepare(data, &e)) {
@@ -213,7 +245,7 @@ static int cmd_serve(int argc, char **argv)
 		}
 	}
 	if (rp_db_open(url, &m.db, &e) || rp_db_migrate(m.db, &v, &e) ||
-	    rp_tls_server_new(cert, key, ca, &tls, &e)) {
+	    rp_tls_server_new(cert, key, &tls, &e)) {
 		ret = fail(&e);
 		goto out;
 	}
@@ -254,6 +286,7 @@ out:
 	rp_tls_free(tls);
 	rp_signer_close(m.signer);
 	rp_db_close(m.db);
+	rp_tenant_cache_free(m.cache);
 	return ret;
 }
 

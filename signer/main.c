@@ -66,7 +66,9 @@ int main(int argc, char **argv)
 	}
 	if (rp_signer_open(&s, &cfg, &e) || rp_signer_serve(&s, (int)fd, &e)) {
 		fprintf(stderr, "rampart-signer: %s\n", e.msg);
+		rp_signer_release(&s);
 		return 1;
 	}
+	rp_signer_release(&s);
 	return 0;
 }

@@ -445,10 +445,11 @@ void rp_signer_image_key_free(struct rp_signer_image_key *k)
 		rp_buf_free(&k->pem);
 }
 
-int rp_signer_image_key(struct rp_signer_client *c, const char *tenant,
-			struct rp_signer_image_key *out, struct rp_err *e)
+static int ed_key(struct rp_signer_client *c, enum rp_signer_op op,
+		  const char *tenant, struct rp_signer_image_key *out,
+		  struct rp_err *e)
 {
-	struct rp_signer_req *r = new_req(RP_SIGNER_IMAGE_KEY, tenant, e);
+	struct rp_signer_req *r = new_req(op, tenant, e);
 	json_t *res = NULL;
 	int rc;
 
@@ -469,13 +470,67 @@ int rp_signer_image_key(struct rp_signer_client *c, const char *tenant,
 	return rc;
 }
 
+int rp_signer_image_key(struct rp_signer_client *c, const char *tenant,
+			struct rp_signer_image_key *out, struct rp_err *e)
+{
+	return ed_key(c, RP_SIGNER_IMAGE_KEY, tenant, out, e);
+}
+
+int rp_signer_targets_key(struct rp_signer_client *c, const char *tenant,
+			  struct rp_signer_image_key *out, struct rp_err *e)
+{
+	return ed_key(c, RP_SIGNER_TARGETS_KEY, tenant, out, e);
+}
+
+/* The signature and key id of a sign-* response. */
+static int get_sig(json_t *res, uint8_t *sig, size_t *len,
+		   uint8_t key_id[RP_KEYID_LEN], struct rp_err *e)
+{
+	char hex[RP_KEYID_LEN * 2 + 1], shex[64 * 2 + 1];
+	int rc = get_hex(res, "key_id", hex, RP_KEYID_LEN * 2, e);
+
+	if (!rc)
+		rc = get_hex(res, "signature", shex, 64 * 2, e);
+	if (!rc && (rp_unhex(hex, RP_KEYID_LEN * 2, key_id, RP_KEYID_LEN) ||
+		    rp_unhex(shex, 128, sig, 64)))
+		rc = rp_err_set(e, RP_EFORMAT, "signer response: signature");
+	if (!rc)
+		*len = 64;
+	return rc;
+}
+
+int rp_signer_sign_targets(struct rp_signer_client *c, const char *tenant,
+			   const uint8_t *region, size_t region_len,
+			   uint8_t *sig, size_t *len,
+			   uint8_t key_id[RP_KEYID_LEN], struct rp_err *e)
+{
+	struct rp_signer_req *r;
+	json_t *res = NULL;
+	int rc;
+
+	*len = 0;
+	if (region_len == 0 || region_len > RP_SIGNER_REGION_MAX)
+		return rp_err_set(e, RP_ERANGE, "targets: region of %zu bytes (1 to %d)",
+				  region_len, RP_SIGNER_REGION_MAX);
+	r = new_req(RP_SIGNER_SIGN_TARGETS, tenant, e);
+	if (!r)
+		return e ? e->code : RP_EINVAL;
+	memcpy(r->region, region, region_len);
+	r->region_len = region_len;
+	rc = call(c, r, &res, e);
+	if (!rc)
+		rc = get_sig(res, sig, len, key_id, e);
+	json_decref(res);
+	free(r);
+	return rc;
+}
+
 int rp_signer_sign_image(struct rp_signer_client *c, const char *tenant,
 			 const uint8_t header[RP_SIGNER_HEADER_LEN],
 			 uint8_t *sig, size_t *len,
 			 uint8_t key_id[RP_KEYID_LEN], struct rp_err *e)
 {
 	struct rp_signer_req *r = new_req(RP_SIGNER_SIGN_IMAGE, tenant, e);
-	char hex[RP_KEYID_LEN * 2 + 1], shex[64 * 2 + 1];
 	json_t *res = NULL;
 	int rc;
 
@@ -485,14 +540,7 @@ int rp_signer_sign_image(struct rp_signer_client *c, const char *tenant,
 	memcpy(r->header, header, RP_SIGNER_HEADER_LEN);
 	rc = call(c, r, &res, e);
 	if (!rc)
-		rc = get_hex(res, "key_id", hex, RP_KEYID_LEN * 2, e);
-	if (!rc)
-		rc = get_hex(res, "signature", shex, 64 * 2, e);
-	if (!rc && (rp_unhex(hex, RP_KEYID_LEN * 2, key_id, RP_KEYID_LEN) ||
-		    rp_unhex(shex, 128, sig, 64)))
-		rc = rp_err_set(e, RP_EFORMAT, "signer response: signature");
-	if (!rc)
-		*len = 64;
+		rc = get_sig(res, sig, len, key_id, e);
 	json_decref(res);
 	free(r);
 	return rc;

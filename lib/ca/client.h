@@ -108,6 +108,21 @@ int rp_signer_sign_image(struct rp_signer_client *c, const char *tenant,
 			 uint8_t *sig, size_t *len,
 			 uint8_t key_id[RP_KEYID_LEN], struct rp_err *e) RP_WUR;
 
+/* The tenant's targets key (Ed25519, made on first use), which signs the
+ * targets documents devices get at check-in; same shape as the image
+ * key. */
+int rp_signer_targets_key(struct rp_signer_client *c, const char *tenant,
+			  struct rp_signer_image_key *out, struct rp_err *e) RP_WUR;
+
+/* Sign a targets document's signed region region[0..region_len) (at
+ * most RP_SIGNER_REGION_MAX bytes; from rp_targets_encode_region) with
+ * the tenant's targets key: the signer refuses anything that is not a
+ * well-formed region naming this tenant. Results as rp_signer_sign_image. */
+int rp_signer_sign_targets(struct rp_signer_client *c, const char *tenant,
+			   const uint8_t *region, size_t region_len,
+			   uint8_t *sig, size_t *len,
+			   uint8_t key_id[RP_KEYID_LEN], struct rp_err *e) RP_WUR;
+
 /* Send a raw request and receive the raw response (tests and tools);
  * resp is initialised here (rp_buf_free). */
 int rp_signer_raw(struct rp_signer_client *c, const void *req, size_t len,

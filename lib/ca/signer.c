@@ -1,4 +1,4 @@
-/* The signing process: the key directory, the five operations, and the
+/* The signing process: the key directory, its operations, and the
  * request loop. Everything a request names is re-validated here; nothing
  * read from a key file is ever put in a response. */
 #include "ca/signer.h"
@@ -16,6 +16,8 @@
 #include "base/file.h"
 #include "base/num.h"
 #include "crypto/crypto.h"
+#include "format/manifest.h"
+#include "format/targets.h"
 
 #define REVOKED_LINE_MAX (RP_SERIAL_LEN * 2 + 1 + 20 + 1)
 #define REVOKED_FILE_MAX (RP_REVOKED_MAX * REVOKED_LINE_MAX)
@@ -614,9 +616,74 @@ out:
 	return rc;
 }
 
-/* The tenant's production image key, made (Ed25519, 0600) on first use. */
-static int image_key(struct rp_signer *s, const char *tenant, struct rp_key **out,
-		     struct rp_err *e)
+void rp_signer_release(struct rp_signer *s)
+{
+	size_t i;
+
+	for (i = 0; i < RP_SIGNER_KEYCACHE; i++) {
+		rp_key_free(s->keys[i].key);
+		memset(&s->keys[i], 0, sizeof(s->keys[i]));
+	}
+}
+
+/* The cached key for (tenant, file) if the file is still the one it was
+ * loaded from; otherwise load it and cache it. *out is borrowed (valid
+ * until the next call). */
+static int cached_key(struct rp_signer *s, const char *tenant, const char *file,
+		      const char *path, struct rp_key **out, struct rp_err *e)
+{
+	struct rp_signer_cached_key *c = NULL;
+	struct rp_key *k = NULL;
+	struct stat st;
+	size_t i;
+	int rc;
+
+	if (lstat(path, &st) < 0)
+		return rp_err_errno(e, errno, "%s", path);
+	for (i = 0; i < RP_SIGNER_KEYCACHE; i++) {
+		c = &s->keys[i];
+		if (c->key && strcmp(c->tenant, tenant) == 0 && strcmp(c->file, file) == 0)
+			break;
+	}
+	if (i < RP_SIGNER_KEYCACHE) {
+		if (c->dev == (uint64_t)st.st_dev && c->ino == (uint64_t)st.st_ino &&
+		    c->size == (uint64_t)st.st_size &&
+		    c->mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec) {
+			*out = c->key;
+			return 0;
+		}
+	} else {
+		for (i = 0; i < RP_SIGNER_KEYCACHE && s->keys[i].key; i++)
+			;
+		if (i == RP_SIGNER_KEYCACHE)
+			i = s->next_evict++ % RP_SIGNER_KEYCACHE;
+		c = &s->keys[i];
+	}
+	rc = rp_key_load_file(path, 1, &k, e);
+	if (!rc && rp_key_type(k) != RP_KEY_ED25519)
+		rc = rp_err_set(e, RP_EPOLICY, "not an Ed25519 key");
+	if (rc) {
+		rp_key_free(k);
+		return rc;
+	}
+	rp_key_free(c->key);
+	memset(c, 0, sizeof(*c));
+	(void)snprintf(c->tenant, sizeof(c->tenant), "%s", tenant);
+	(void)snprintf(c->file, sizeof(c->file), "%s", file);
+	c->dev = (uint64_t)st.st_dev;
+	c->ino = (uint64_t)st.st_ino;
+	c->size = (uint64_t)st.st_size;
+	c->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	c->key = k;
+	*out = k;
+	return 0;
+}
+
+/* One of the tenant's Ed25519 keys (file "image.key": the production
+ * image key; "targets.key": the targets key), made (0600) on first use.
+ * *out is borrowed from the signer's key cache: do not free it. */
+static int ed_key(struct rp_signer *s, const char *tenant, const char *file,
+		  struct rp_key **out, struct rp_err *e)
 {
 	char path[PATH_MAX];
 	struct rp_buf priv = { 0 };
@@ -625,7 +692,7 @@ static int image_key(struct rp_signer *s, const char *tenant, struct rp_key **ou
 
 	rc = tenant_dir(s, tenant, 1, e);
 	if (!rc)
-		rc = tpath(s, tenant, "image.key", path, e);
+		rc = tpath(s, tenant, file, path, e);
 	if (rc)
 		return rc;
 	if (access(path, F_OK) < 0 && errno == ENOENT) {
@@ -638,19 +705,20 @@ static int image_key(struct rp_signer *s, const char *tenant, struct rp_key **ou
 		rp_key_free(k);
 		k = NULL;
 		if (rc)
-			return rp_err_prefix(e, "tenant '%s' image key", tenant);
+			return rp_err_prefix(e, "tenant '%s' %s", tenant, file);
 	}
 	rc = private_file(path, e);
 	if (!rc)
-		rc = rp_key_load_file(path, 1, &k, e);
-	if (!rc && rp_key_type(k) != RP_KEY_ED25519)
-		rc = rp_err_set(e, RP_EPOLICY, "not an Ed25519 key");
-	if (rc) {
-		rp_key_free(k);
-		return rp_err_prefix(e, "tenant '%s' image key", tenant);
-	}
-	*out = k;
+		rc = cached_key(s, tenant, file, path, out, e);
+	if (rc)
+		return rp_err_prefix(e, "tenant '%s' %s", tenant, file);
 	return 0;
+}
+
+static int image_key(struct rp_signer *s, const char *tenant, struct rp_key **out,
+		     struct rp_err *e)
+{
+	return ed_key(s, tenant, "image.key", out, e);
 }
 
 static int set_key(json_t *res, const struct rp_key *k, struct rp_err *e)
@@ -669,8 +737,9 @@ static int op_image_key(struct rp_signer *s, const struct rp_signer_req *r,
 			json_t *res, struct rp_err *e)
 {
 	struct rp_buf pem = { 0 };
-	struct rp_key *k = NULL;
-	int rc = image_key(s, r->tenant, &k, e);
+	struct rp_key *k = NULL; /* borrowed from the key cache */
+	int rc = ed_key(s, r->tenant, r->op == RP_SIGNER_TARGETS_KEY ? "targets.key"
+			: "image.key", &k, e);
 
 	if (!rc)
 		rc = rp_key_public_pem(k, &pem, e);
@@ -680,7 +749,6 @@ static int op_image_key(struct rp_signer *s, const struct rp_signer_req *r,
 				       json_stringn((char *)pem.data, pem.len)))
 		rc = rp_err_set(e, RP_ENOMEM, "out of memory");
 	rp_buf_free(&pem);
-	rp_key_free(k);
 	return rc;
 }
 
@@ -690,7 +758,7 @@ static int op_sign_image(struct rp_signer *s, const struct rp_signer_req *r,
 	char hex[RP_SIG_MAX * 2 + 1];
 	uint8_t sig[RP_SIG_MAX];
 	size_t len = 0;
-	struct rp_key *k = NULL;
+	struct rp_key *k = NULL; /* borrowed from the key cache */
 	int rc;
 
 	/* Only a package header: no signing oracle for other formats. */
@@ -707,7 +775,48 @@ static int op_sign_image(struct rp_signer *s, const struct rp_signer_req *r,
 	}
 	if (!rc)
 		rc = set_str(res, "signature", hex, e);
-	rp_key_free(k);
+	return rc;
+}
+
+static int op_sign_targets(struct rp_signer *s, const struct rp_signer_req *r,
+			   json_t *res, struct rp_err *e)
+{
+	char hex[RP_SIG_MAX * 2 + 1], tenant[37];
+	uint8_t sig[RP_SIG_MAX];
+	struct rp_targets *t = malloc(sizeof(*t));
+	struct rp_key *k = NULL; /* borrowed from the key cache */
+	size_t len = 0;
+	int rc;
+
+	if (!t)
+		return rp_err_set(e, RP_ENOMEM, "out of memory");
+	/* Only a well-formed targets document of this very tenant: the
+	 * targets key is no signing oracle, not even across tenants. */
+	rc = rp_targets_parse_region(r->region, r->region_len, t, e);
+	if (rc) {
+		rc = RP_EPOLICY;
+		rp_err_prefix(e, "region");
+		e->code = rc;
+		goto out;
+	}
+	rp_guid_format(t->tenant, tenant);
+	if (strcmp(tenant, r->tenant) != 0) {
+		rc = rp_err_set(e, RP_EPOLICY, "region: the document names another tenant");
+		goto out;
+	}
+	rc = ed_key(s, r->tenant, "targets.key", &k, e);
+	if (!rc)
+		rc = rp_sign(k, r->region, r->region_len, sig, &len, e);
+	if (!rc && len != 64)
+		rc = rp_err_set(e, RP_ECRYPTO, "unexpected signature length");
+	if (!rc) {
+		rp_hex(sig, len, hex);
+		rc = set_key(res, k, e);
+	}
+	if (!rc)
+		rc = set_str(res, "signature", hex, e);
+out:
+	free(t);
 	return rc;
 }
 
@@ -765,6 +874,8 @@ int rp_signer_handle(struct rp_signer *s, const uint8_t *req, size_t len,
 	case RP_SIGNER_CRL: rc = op_crl(s, r, res, &e); break;
 	case RP_SIGNER_IMAGE_KEY: rc = op_image_key(s, r, res, &e); break;
 	case RP_SIGNER_SIGN_IMAGE: rc = op_sign_image(s, r, res, &e); break;
+	case RP_SIGNER_TARGETS_KEY: rc = op_image_key(s, r, res, &e); break;
+	case RP_SIGNER_SIGN_TARGETS: rc = op_sign_targets(s, r, res, &e); break;
 	}
 	if (rc) {
 		rp_err_prefix(&e, "%s", rp_signer_op_name(r->op));

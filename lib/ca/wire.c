@@ -2,6 +2,7 @@
  * (fuzz/fuzz_signer.c). */
 #include "ca/signer.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/file.h"
@@ -15,9 +16,11 @@ static const char *const op_names[] = {
 	[RP_SIGNER_CRL] = "crl",
 	[RP_SIGNER_IMAGE_KEY] = "image-key",
 	[RP_SIGNER_SIGN_IMAGE] = "sign-image",
+	[RP_SIGNER_TARGETS_KEY] = "targets-key",
+	[RP_SIGNER_SIGN_TARGETS] = "sign-targets",
 };
 
-#define OP_LAST RP_SIGNER_SIGN_IMAGE
+#define OP_LAST RP_SIGNER_SIGN_TARGETS
 
 const char *rp_signer_op_name(enum rp_signer_op op)
 {
@@ -86,6 +89,8 @@ int rp_signer_req_decode(const uint8_t *buf, size_t len,
 		NULL };
 	static const char *const k_sign[] = { "v", "op", "tenant", "header",
 		NULL };
+	static const char *const k_targets[] = { "v", "op", "tenant", "region",
+		NULL };
 	const char *const *allowed;
 	json_t *root = NULL, *v;
 	const char *s;
@@ -118,7 +123,8 @@ int rp_signer_req_decode(const uint8_t *buf, size_t len,
 	r->op = (enum rp_signer_op)op;
 	allowed = r->op == RP_SIGNER_ISSUE ? k_issue :
 		  r->op == RP_SIGNER_REVOKE ? k_revoke :
-		  r->op == RP_SIGNER_SIGN_IMAGE ? k_sign : k_tenant;
+		  r->op == RP_SIGNER_SIGN_IMAGE ? k_sign :
+		  r->op == RP_SIGNER_SIGN_TARGETS ? k_targets : k_tenant;
 	rc = rp_json_only_keys(root, allowed, "", e);
 	if (rc)
 		goto out;
@@ -171,6 +177,19 @@ int rp_signer_req_decode(const uint8_t *buf, size_t len,
 					RP_SIGNER_HEADER_LEN * 2);
 			goto out;
 		}
+	} else if (r->op == RP_SIGNER_SIGN_TARGETS) {
+		rc = get_str(root, "region", &s, &slen, e);
+		if (rc)
+			goto out;
+		if (slen == 0 || slen % 2 || slen > RP_SIGNER_REGION_MAX * 2 ||
+		    strspn(s, "0123456789abcdef") != slen ||
+		    rp_unhex(s, slen, r->region, slen / 2)) {
+			rc = rp_err_set(e, RP_EINVAL,
+					"region: not 2 to %d lower-case hex digits",
+					RP_SIGNER_REGION_MAX * 2);
+			goto out;
+		}
+		r->region_len = slen / 2;
 	}
 	rc = 0;
 out:
@@ -223,6 +242,22 @@ int rp_signer_req_encode(const struct rp_signer_req *r, struct rp_buf *out,
 		rp_hex(r->header, RP_SIGNER_HEADER_LEN, hhex);
 		if (json_object_set_new(o, "header", json_string(hhex)))
 			goto nomem;
+	} else if (r->op == RP_SIGNER_SIGN_TARGETS) {
+		char *rhex;
+
+		if (r->region_len == 0 || r->region_len > RP_SIGNER_REGION_MAX) {
+			rc = rp_err_set(e, RP_EUSAGE, "signer request: bad region");
+			goto out;
+		}
+		rhex = malloc(r->region_len * 2 + 1);
+		if (!rhex)
+			goto nomem;
+		rp_hex(r->region, r->region_len, rhex);
+		if (json_object_set_new(o, "region", json_stringn(rhex, r->region_len * 2))) {
+			free(rhex);
+			goto nomem;
+		}
+		free(rhex);
 	}
 	text = json_dumps(o, JSON_COMPACT);
 	if (!text)

@@ -416,3 +416,25 @@ int rp_random(void *out, size_t n)
 		return RP_EINVAL;
 	return RAND_bytes(out, (int)n) == 1 ? 0 : RP_ECRYPTO;
 }
+
+int rp_base64_encode(const uint8_t *p, size_t n, struct rp_buf *out)
+{
+	size_t need = 4 * ((n + 2) / 3) + 1;
+	uint8_t *tmp;
+	int len, rc;
+
+	rp_buf_init(out, need);
+	if (n > (size_t)INT32_MAX / 2)
+		return RP_ERANGE;
+	tmp = malloc(need);
+	if (!tmp)
+		return RP_ENOMEM;
+	len = EVP_EncodeBlock(tmp, p, (int)n);
+	rc = len < 0 ? RP_ECRYPTO : rp_buf_append(out, tmp, (size_t)len);
+	if (rc == 0)
+		rc = rp_buf_cstr(out);
+	free(tmp);
+	if (rc)
+		rp_buf_free(out);
+	return rc;
+}

@@ -79,4 +79,9 @@ void rp_wipe(void *p, size_t n);
 /* Cryptographically secure random bytes. */
 int rp_random(void *out, size_t n) RP_WUR;
 
+/* Standard base64 (RFC 4648, padded, no line breaks; OpenSSL's
+ * EVP_EncodeBlock) of p[0..n) into out (initialised here, rp_buf_free;
+ * NUL-terminated, the NUL not counted in len). */
+int rp_base64_encode(const uint8_t *p, size_t n, struct rp_buf *out) RP_WUR;
+
 #endif

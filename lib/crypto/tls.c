@@ -3,6 +3,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 
 #include "crypto/tls.h"
@@ -22,11 +23,20 @@ static int ossl_fail(struct rp_err *e, const char *what, const char *path)
 			  code ? buf : "failed");
 }
 
-int rp_tls_server_new(const char *cert, const char *key, const char *client_ca,
-		      struct rp_tls **out, struct rp_err *e)
+/* Record, never fail: the service verifies the certificate per request
+ * against the calling device's tenant CAs (see tls.h). */
+static int accept_any(int preverify_ok, X509_STORE_CTX *ctx)
 {
+	(void)preverify_ok;
+	(void)ctx;
+	return 1;
+}
+
+int rp_tls_server_new(const char *cert, const char *key, struct rp_tls **out,
+		      struct rp_err *e)
+{
+	static const unsigned char sid_ctx[] = "rampart-server";
 	struct rp_tls *t = calloc(1, sizeof(*t));
-	STACK_OF(X509_NAME) *names = NULL;
 	int rc = 0;
 
 	if (!t)
@@ -57,20 +67,13 @@ int rp_tls_server_new(const char *cert, const char *key, const char *client_ca,
 		rc = ossl_fail(e, "key does not match the certificate", key);
 		goto out;
 	}
-	if (client_ca) {
-		if (SSL_CTX_load_verify_locations(t->ctx, client_ca, NULL) != 1) {
-			rc = ossl_fail(e, "client CA", client_ca);
-			goto out;
-		}
-		names = SSL_load_client_CA_file(client_ca);
-		if (!names) {
-			rc = ossl_fail(e, "client CA names", client_ca);
-			goto out;
-		}
-		SSL_CTX_set_client_CA_list(t->ctx, names);
-		/* Requested, not required: operators use tokens. */
-		SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+	/* Asked for, not required (operators use tokens); with
+	 * SSL_VERIFY_PEER a session id context is needed for resumption. */
+	if (SSL_CTX_set_session_id_context(t->ctx, sid_ctx, sizeof(sid_ctx) - 1) != 1) {
+		rc = ossl_fail(e, "session id context", NULL);
+		goto out;
 	}
+	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, accept_any);
 	*out = t;
 	t = NULL;
 out:
@@ -98,4 +101,31 @@ struct bufferevent *rp_tls_bufferevent(struct rp_tls *t, struct event_base *base
 	if (!bev)
 		SSL_free(ssl);
 	return bev;
+}
+
+int rp_tls_peer_cert(struct bufferevent *bev, struct rp_buf *der, struct rp_err *e)
+{
+	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+	X509 *x;
+	unsigned char *p = NULL;
+	int n, rc;
+
+	rp_buf_init(der, 16 * 1024);
+	if (!ssl)
+		return 1;
+	x = SSL_get0_peer_certificate(ssl);
+	if (!x)
+		return 1;
+	n = i2d_X509(x, &p);
+	if (n <= 0) {
+		ERR_clear_error();
+		return rp_err_set(e, RP_ECRYPTO, "tls: client certificate encoding");
+	}
+	rc = rp_buf_append(der, p, (size_t)n);
+	OPENSSL_free(p);
+	if (rc) {
+		rp_buf_free(der);
+		return rp_err_set(e, rc, "tls: client certificate of %d bytes", n);
+	}
+	return 0;
 }

@@ -422,30 +422,21 @@ int rp_targets_parse_payload(const uint8_t *buf, size_t len,
 
 /* ---- build and verify --------------------------------------------- */
 
-int rp_targets_build(const struct rp_targets *t,
-		     const struct rp_key *const *keys, size_t nkeys,
-		     struct rp_buf *out, struct rp_err *e)
+int rp_targets_encode_region(const struct rp_targets *t, struct rp_buf *out,
+			     struct rp_err *e)
 {
-	uint8_t hdr[RP_TARGETS_HEADER_LEN], sbraw[RP_SIGBLOCK_MAX];
+	uint8_t hdr[RP_TARGETS_HEADER_LEN];
 	struct rp_buf payload, doc;
 	struct rp_targets check;
-	struct rp_sigblock sb;
-	size_t i, sblen;
 	int rc;
 
 	rp_buf_init(&payload, 0);
 	rp_buf_init(&doc, RP_TARGETS_MAX);
-	memset(&sb, 0, sizeof(sb));
-	if (!keys || nkeys < 1 || nkeys > RP_TARGETS_SIGS_MAX) {
-		rc = rp_err_set(e, RP_EUSAGE, "targets: 1..%d signing keys needed",
-				RP_TARGETS_SIGS_MAX);
-		goto out;
-	}
 	rc = rp_targets_encode_payload(t, &payload, e);
 	if (rc)
 		goto out;
-	/* The device's own decoder must agree with what we are about to
-	 * sign: a service bug must not produce documents devices refuse. */
+	/* The device's own decoder must agree with what is about to be
+	 * signed: a service bug must not produce documents devices refuse. */
 	rc = parse_payload(payload.data, payload.len, &check, e);
 	if (rc) {
 		rp_err_prefix(e, "targets: built payload does not parse");
@@ -462,25 +453,91 @@ int rp_targets_build(const struct rp_targets *t,
 		rc = rp_err_set(e, rc, "targets: out of memory");
 		goto out;
 	}
-	for (i = 0; i < nkeys; i++) {
-		rc = rp_sigblock_sign(&sb, RP_TARGETS_SIGS_MAX, keys[i], doc.data,
-				      doc.len, e);
-		if (rc) {
-			rp_err_prefix(e, "targets: signing key %zu", i + 1);
-			goto out;
-		}
-	}
-	sblen = rp_sigblock_encode(&sb, sbraw);
-	rc = rp_buf_append(&doc, sbraw, sblen);
-	if (rc) {
-		rc = rp_err_set(e, rc, "targets: out of memory");
-		goto out;
-	}
 	*out = doc;
 	rp_buf_init(&doc, 0);
 out:
 	rp_buf_free(&payload);
 	rp_buf_free(&doc);
+	return rc;
+}
+
+int rp_targets_parse_region(const uint8_t *buf, size_t len,
+			    struct rp_targets *out, struct rp_err *e)
+{
+	struct rp_targets t;
+	size_t plen;
+	int rc;
+
+	if (len < RP_TARGETS_HEADER_LEN || memcmp(buf, MAGIC, 8) != 0)
+		return rp_err_set(e, RP_EFORMAT, "targets: not a targets signed region");
+	if (rp_dec16le(buf + H_VER) != FORMAT_VERSION || rp_dec16le(buf + H_FLAGS) != 0)
+		return rp_err_set(e, RP_EFORMAT, "targets: unsupported version or flags");
+	plen = rp_dec32le(buf + H_PLEN);
+	if (plen < PAYLOAD_MIN || plen > RP_TARGETS_PAYLOAD_MAX ||
+	    plen != len - RP_TARGETS_HEADER_LEN)
+		return rp_err_set(e, RP_EFORMAT,
+				  "targets: payload length %zu does not match the region",
+				  plen);
+	memset(&t, 0, sizeof(t));
+	rc = parse_payload(buf + RP_TARGETS_HEADER_LEN, plen, &t, e);
+	if (rc)
+		return rp_err_prefix(e, "targets: payload");
+	*out = t;
+	return 0;
+}
+
+int rp_targets_assemble(const uint8_t *region, size_t len,
+			const struct rp_sigblock *sb, struct rp_buf *out,
+			struct rp_err *e)
+{
+	uint8_t sbraw[RP_SIGBLOCK_MAX];
+	struct rp_buf doc;
+	size_t sblen;
+	int rc;
+
+	if (!sb || sb->n < 1 || sb->n > RP_TARGETS_SIGS_MAX ||
+	    len < RP_TARGETS_HEADER_LEN + PAYLOAD_MIN ||
+	    len > RP_TARGETS_HEADER_LEN + RP_TARGETS_PAYLOAD_MAX)
+		return rp_err_set(e, RP_EUSAGE, "targets: bad region or signatures");
+	sblen = rp_sigblock_encode(sb, sbraw);
+	if (sblen > RP_TARGETS_SIGBLOCK_MAX)
+		return rp_err_set(e, RP_EUSAGE, "targets: signature block too large");
+	rp_buf_init(&doc, RP_TARGETS_MAX);
+	rc = rp_buf_append(&doc, region, len);
+	if (rc == 0)
+		rc = rp_buf_append(&doc, sbraw, sblen);
+	if (rc) {
+		rp_buf_free(&doc);
+		return rp_err_set(e, rc, "targets: out of memory");
+	}
+	*out = doc;
+	return 0;
+}
+
+int rp_targets_build(const struct rp_targets *t,
+		     const struct rp_key *const *keys, size_t nkeys,
+		     struct rp_buf *out, struct rp_err *e)
+{
+	struct rp_buf region;
+	struct rp_sigblock sb;
+	size_t i;
+	int rc;
+
+	rp_buf_init(&region, 0);
+	memset(&sb, 0, sizeof(sb));
+	if (!keys || nkeys < 1 || nkeys > RP_TARGETS_SIGS_MAX)
+		return rp_err_set(e, RP_EUSAGE, "targets: 1..%d signing keys needed",
+				  RP_TARGETS_SIGS_MAX);
+	rc = rp_targets_encode_region(t, &region, e);
+	for (i = 0; rc == 0 && i < nkeys; i++) {
+		rc = rp_sigblock_sign(&sb, RP_TARGETS_SIGS_MAX, keys[i], region.data,
+				      region.len, e);
+		if (rc)
+			rp_err_prefix(e, "targets: signing key %zu", i + 1);
+	}
+	if (rc == 0)
+		rc = rp_targets_assemble(region.data, region.len, &sb, out, e);
+	rp_buf_free(&region);
 	return rc;
 }
 

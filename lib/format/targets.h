@@ -81,6 +81,28 @@ int rp_targets_build(const struct rp_targets *t,
 		     const struct rp_key *const *keys, size_t nkeys,
 		     struct rp_buf *out, struct rp_err *e) RP_WUR;
 
+/* The same in three steps, for a signer in another process
+ * (rampart-signer's sign-targets): encode the signed region (header +
+ * payload, checked as rp_targets_encode_payload does and decoded again),
+ * have it signed elsewhere, then append the signature block. out is
+ * initialised here and owned by the caller. */
+int rp_targets_encode_region(const struct rp_targets *t, struct rp_buf *out,
+			     struct rp_err *e) RP_WUR;
+/* Assemble region[0..len) (from rp_targets_encode_region) and the block
+ * sb (1..RP_TARGETS_SIGS_MAX signatures over exactly that region; nothing
+ * is verified here) into a whole document in out. */
+struct rp_sigblock;
+int rp_targets_assemble(const uint8_t *region, size_t len,
+			const struct rp_sigblock *sb, struct rp_buf *out,
+			struct rp_err *e) RP_WUR;
+/* The signer's check of what it is asked to sign: buf[0..len) must be
+ * exactly one signed region (magic, version 1, flags 0, payload length
+ * equal to what follows the header) whose payload decodes by the rules
+ * of rp_targets_parse_payload; *out gets the decoded document. Nothing
+ * is verified (there is no signature yet). */
+int rp_targets_parse_region(const uint8_t *buf, size_t len,
+			    struct rp_targets *out, struct rp_err *e) RP_WUR;
+
 /* --- device side ---------------------------------------------------- */
 
 /* Verify, then interpret: check the envelope's lengths (without trusting

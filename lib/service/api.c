@@ -1,19 +1,22 @@
 /* Strict decoders for the API's request bodies (consume known keys, refuse
  * the rest, check each value before it reaches the model). */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/json.h"
 #include "base/num.h"
+#include "format/manifest.h"
 #include "service/api.h"
 
-/* Parse buf as one object with only `keys`. *out owned by the caller. */
-static int object(const uint8_t *buf, size_t len, const char *const *keys,
-		  json_t **out, struct rp_err *e)
+/* Parse buf (at most cap bytes) as one object with only `keys`. *out
+ * owned by the caller. */
+static int object_cap(const uint8_t *buf, size_t len, size_t cap,
+		      const char *const *keys, json_t **out, struct rp_err *e)
 {
 	json_t *v = NULL;
 	int rc;
 
-	rc = rp_json_parse(buf, len, RP_API_BODY_MAX, &v, e);
+	rc = rp_json_parse(buf, len, cap, &v, e);
 	if (rc)
 		return rp_err_prefix(e, "body");
 	if (!json_is_object(v)) {
@@ -29,6 +32,12 @@ static int object(const uint8_t *buf, size_t len, const char *const *keys,
 	}
 	*out = v;
 	return 0;
+}
+
+static int object(const uint8_t *buf, size_t len, const char *const *keys,
+		  json_t **out, struct rp_err *e)
+{
+	return object_cap(buf, len, RP_API_BODY_MAX, keys, out, e);
 }
 
 /* Copy string field key into out (cap bytes with the NUL). */
@@ -322,6 +331,429 @@ out:
 		out->n = 0;
 	json_decref(o);
 	return rc;
+}
+
+/* ---- check-in ---------------------------------------------------------- */
+
+static int version_text(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 1 || n > RP_VERSION_TEXT_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		      (c >= 'A' && c <= 'Z') || c == '.' || c == '+' || c == '~' ||
+		      c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* A required or optional member of obj; path is "<prefix>.<key>". */
+static json_t *member(json_t *obj, const char *key, int required, const char *prefix,
+		      char *path, size_t cap, struct rp_err *e, int *rc)
+{
+	json_t *v = json_object_get(obj, key);
+
+	snprintf(path, cap, "%s%s%s", prefix, prefix[0] ? "." : "", key);
+	*rc = 0;
+	if (!v && required)
+		*rc = rp_err_set(e, RP_EFORMAT, "%s: missing", path);
+	return v;
+}
+
+/* A GUID in either case, stored lower-case. */
+static int guid_field(json_t *obj, const char *key, const char *prefix,
+		      char out[RP_ID_LEN + 1], struct rp_err *e)
+{
+	char path[96];
+	const char *t;
+	uint8_t g[16];
+	int rc;
+	json_t *v = member(obj, key, 1, prefix, path, sizeof(path), e, &rc);
+
+	if (rc)
+		return rc;
+	rc = rp_json_text(v, path, RP_ID_LEN, 0, &t, e);
+	if (rc == RP_ERANGE)
+		return rp_err_set(e, RP_EINVAL, "%s: not a GUID", path);
+	if (rc)
+		return rc;
+	if (strlen(t) != RP_ID_LEN || rp_guid_parse(t, RP_ID_LEN, g))
+		return rp_err_set(e, RP_EINVAL, "%s: not a GUID", path);
+	rp_guid_format(g, out);
+	return 0;
+}
+
+/* Version text [0-9A-Za-z.+~-], 1..32; optional ones may be absent. */
+static int version_field(json_t *obj, const char *key, int required,
+			 const char *prefix, char out[RP_VERSION_TEXT_MAX + 1],
+			 struct rp_err *e)
+{
+	char path[96];
+	int rc;
+	json_t *v = member(obj, key, required, prefix, path, sizeof(path), e, &rc);
+
+	out[0] = '\0';
+	if (rc || !v)
+		return rc;
+	if (!json_is_string(v))
+		return rp_json_type_err(e, path, "a string", v);
+	if (!version_text(json_string_value(v), json_string_length(v)) ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return rp_err_set(e, RP_EINVAL,
+				  "%s: must be 1 to %d characters of [0-9A-Za-z.+~-]",
+				  path, RP_VERSION_TEXT_MAX);
+	memcpy(out, json_string_value(v), json_string_length(v) + 1);
+	return 0;
+}
+
+static int uint_field(json_t *obj, const char *key, int required, const char *prefix,
+		      uint64_t min, uint64_t max, uint64_t *out, struct rp_err *e)
+{
+	char path[96];
+	int rc;
+	json_t *v = member(obj, key, required, prefix, path, sizeof(path), e, &rc);
+
+	*out = 0;
+	if (rc || !v)
+		return rc;
+	rc = rp_json_uint(v, path, min, max, out, e);
+	return rc ? (rc == RP_ERANGE ? RP_EINVAL : rc) : 0;
+}
+
+static int int_field(json_t *obj, const char *key, const char *prefix,
+		     long long min, long long max, int64_t *out, struct rp_err *e)
+{
+	char path[96];
+	long long x = 0;
+	int rc;
+	json_t *v = member(obj, key, 0, prefix, path, sizeof(path), e, &rc);
+
+	*out = 0;
+	if (!v)
+		return 0;
+	rc = rp_json_int(v, path, min, max, &x, e);
+	if (rc)
+		return rc == RP_ERANGE ? RP_EINVAL : rc;
+	*out = (int64_t)x;
+	return 0;
+}
+
+/* Text of at most max bytes without control characters (UTF-8 as jansson
+ * checked it); ascii: printable ASCII only. Optional; "" when absent. */
+static int text_field(json_t *obj, const char *key, const char *prefix, size_t max,
+		      int ascii, char *out, struct rp_err *e)
+{
+	char path[96];
+	const char *t;
+	size_t i, n;
+	int rc;
+	json_t *v = member(obj, key, 0, prefix, path, sizeof(path), e, &rc);
+
+	out[0] = '\0';
+	if (!v)
+		return 0;
+	rc = rp_json_text(v, path, max, RP_JSON_EMPTY_OK, &t, e);
+	if (rc)
+		return rc == RP_ERANGE ? RP_EINVAL : rc;
+	n = strlen(t);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)t[i] == 0x7f ||
+		    (ascii && ((unsigned char)t[i] < 0x20 || (unsigned char)t[i] > 0x7e)))
+			return rp_err_set(e, RP_EINVAL, "%s: must be printable%s", path,
+					  ascii ? " ASCII" : " text");
+	memcpy(out, t, n + 1);
+	return 0;
+}
+
+static int enum_field(json_t *obj, const char *key, const char *prefix,
+		      const char *const *names, const char **out, struct rp_err *e)
+{
+	char path[96];
+	size_t i;
+	int rc;
+	json_t *v = member(obj, key, 1, prefix, path, sizeof(path), e, &rc);
+
+	if (rc)
+		return rc;
+	if (!json_is_string(v))
+		return rp_json_type_err(e, path, "a string", v);
+	for (i = 0; names[i]; i++)
+		if (strlen(names[i]) == json_string_length(v) &&
+		    strcmp(names[i], json_string_value(v)) == 0) {
+			*out = names[i];
+			return 0;
+		}
+	return rp_err_set(e, RP_EINVAL, "%s: unknown value", path);
+}
+
+/* An array member of at most max items; absent is an empty array. */
+static int array_field(json_t *obj, const char *key, size_t max, json_t **out,
+		       struct rp_err *e)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*out = v;
+	if (!v)
+		return 0;
+	if (!json_is_array(v))
+		return rp_json_type_err(e, key, "an array", v);
+	if (json_array_size(v) > max)
+		return rp_err_set(e, RP_EINVAL, "%s: at most %zu entries", key, max);
+	return 0;
+}
+
+static int decode_installed(json_t *v, size_t i, struct rp_api_installed *out,
+			    struct rp_err *e)
+{
+	static const char *const keys[] = { "component_id", "image_id", "version",
+		"security_version", "name", NULL };
+	char prefix[48];
+	uint64_t sv = 0;
+	int rc;
+
+	snprintf(prefix, sizeof(prefix), "installed[%zu]", i);
+	if (!json_is_object(v))
+		return rp_json_type_err(e, prefix, "an object", v);
+	rc = rp_json_only_keys(v, keys, prefix, e);
+	if (!rc)
+		rc = guid_field(v, "component_id", prefix, out->component_id, e);
+	if (!rc)
+		rc = guid_field(v, "image_id", prefix, out->image_id, e);
+	if (!rc)
+		rc = version_field(v, "version", 1, prefix, out->version, e);
+	if (!rc)
+		rc = uint_field(v, "security_version", 1, prefix, 0, UINT32_MAX, &sv, e);
+	if (!rc)
+		rc = text_field(v, "name", prefix, RP_APP_NAME_MAX, 0, out->name, e);
+	out->security_version = (uint32_t)sv;
+	return rc;
+}
+
+static int decode_report(json_t *v, size_t i, struct rp_api_report *out,
+			 struct rp_err *e)
+{
+	static const char *const keys[] = { "seq", "time", "component_id", "app_name",
+		"event_type", "event_class", "exit_code", "signal", "description",
+		"image_version", "security_version", NULL };
+	static const char *const types[] = { "AppExit", "AppCrash", "AppStartFailed",
+		NULL };
+	static const char *const classes[] = { "Planned", "Unplanned", NULL };
+	char prefix[48];
+	uint64_t sv = 0;
+	int rc;
+
+	snprintf(prefix, sizeof(prefix), "error_reports[%zu]", i);
+	if (!json_is_object(v))
+		return rp_json_type_err(e, prefix, "an object", v);
+	rc = rp_json_only_keys(v, keys, prefix, e);
+	if (!rc)
+		rc = uint_field(v, "seq", 1, prefix, 1, RP_JSON_INT_MAX, &out->seq, e);
+	if (!rc)
+		rc = uint_field(v, "time", 1, prefix, 0, RP_JSON_INT_MAX, &out->time, e);
+	if (!rc)
+		rc = guid_field(v, "component_id", prefix, out->component_id, e);
+	if (!rc)
+		rc = text_field(v, "app_name", prefix, RP_APP_NAME_MAX, 0, out->app_name, e);
+	if (!rc)
+		rc = enum_field(v, "event_type", prefix, types, &out->event_type, e);
+	if (!rc)
+		rc = enum_field(v, "event_class", prefix, classes, &out->event_class, e);
+	if (!rc)
+		rc = int_field(v, "exit_code", prefix, INT32_MIN, INT32_MAX, &out->exit_code, e);
+	if (!rc)
+		rc = int_field(v, "signal", prefix, 0, 255, &out->signal, e);
+	if (!rc)
+		rc = text_field(v, "description", prefix, RP_REPORT_DESC_MAX, 1,
+				out->description, e);
+	if (!rc)
+		rc = version_field(v, "image_version", 0, prefix, out->image_version, e);
+	if (!rc)
+		rc = uint_field(v, "security_version", 0, prefix, 0, UINT32_MAX, &sv, e);
+	out->security_version = (uint32_t)sv;
+	return rc;
+}
+
+int rp_api_decode_checkin(const uint8_t *buf, size_t len,
+			  struct rp_api_checkin_req *out, struct rp_err *e)
+{
+	static const char *const keys[] = { "runtime_version", "time", "targets_version",
+		"installed", "error_reports", NULL };
+	json_t *o = NULL, *arr, *v;
+	size_t i;
+	int rc;
+
+	out->ninstalled = 0;
+	out->nreports = 0;
+	rc = object_cap(buf, len, RP_API_CHECKIN_MAX, keys, &o, e);
+	if (rc)
+		return rc;
+	rc = version_field(o, "runtime_version", 1, "", out->runtime_version, e);
+	if (!rc)
+		rc = uint_field(o, "time", 1, "", 0, RP_JSON_INT_MAX, &out->time, e);
+	if (!rc)
+		rc = uint_field(o, "targets_version", 1, "", 0, RP_JSON_INT_MAX,
+				&out->targets_version, e);
+	if (!rc)
+		rc = array_field(o, "installed", RP_CHECKIN_INSTALLED_MAX, &arr, e);
+	if (!rc && arr)
+		json_array_foreach(arr, i, v) {
+			rc = decode_installed(v, i, &out->installed[i], e);
+			if (rc)
+				break;
+			out->ninstalled = i + 1;
+		}
+	if (!rc)
+		rc = array_field(o, "error_reports", RP_CHECKIN_REPORTS_MAX, &arr, e);
+	if (!rc && arr)
+		json_array_foreach(arr, i, v) {
+			rc = decode_report(v, i, &out->reports[i], e);
+			if (rc)
+				break;
+			out->nreports = i + 1;
+		}
+	if (rc) {
+		out->ninstalled = 0;
+		out->nreports = 0;
+	}
+	json_decref(o);
+	return rc;
+}
+
+int rp_api_decode_device_group(const uint8_t *buf, size_t len,
+			       struct rp_api_device_group_req *out,
+			       struct rp_err *e)
+{
+	static const char *const keys[] = { "product", "device_group", NULL };
+	json_t *o = NULL;
+	int rc;
+
+	rc = object(buf, len, keys, &o, e);
+	if (rc)
+		return rc;
+	rc = opt_id(o, "product", out->product, e);
+	if (!rc)
+		rc = opt_id(o, "device_group", out->device_group, e);
+	if (!rc && !out->device_group[0])
+		rc = rp_err_set(e, RP_EFORMAT, "device_group: missing");
+	json_decref(o);
+	return rc;
+}
+
+/* ---- error report query -------------------------------------------------- */
+
+static int query_value(const char *key, const char *v, size_t n,
+		       struct rp_api_report_query *out, struct rp_err *e)
+{
+	char buf[RP_DEVICE_ID_HEX];
+	uint64_t x;
+	size_t i;
+
+	if (n >= sizeof(buf))
+		return rp_err_set(e, RP_EINVAL, "%s: too long", key);
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	if (strcmp(key, "product") == 0 || strcmp(key, "device_group") == 0) {
+		if (!rp_model_is_id(buf))
+			return rp_err_set(e, RP_EINVAL, "%s: not an id", key);
+		memcpy(key[0] == 'p' ? out->product : out->device_group, buf, n + 1);
+		return 0;
+	}
+	if (strcmp(key, "device") == 0) {
+		if (n != RP_DEVICE_ID_HEX - 1)
+			return rp_err_set(e, RP_EINVAL, "device: must be 64 hex digits");
+		for (i = 0; i < n; i++) {
+			char c = buf[i];
+
+			if (c >= 'A' && c <= 'F')
+				c = (char)(c - 'A' + 'a');
+			if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+				return rp_err_set(e, RP_EINVAL, "device: must be 64 hex digits");
+			out->device[i] = c;
+		}
+		out->device[n] = '\0';
+		return 0;
+	}
+	if (strcmp(key, "since") == 0 || strcmp(key, "until") == 0) {
+		if (rp_parse_u64(buf, n, (uint64_t)RP_JSON_INT_MAX, &x))
+			return rp_err_set(e, RP_EINVAL, "%s: must be Unix seconds", key);
+		if (key[0] == 's')
+			out->since = (int64_t)x;
+		else
+			out->until = (int64_t)x;
+		return 0;
+	}
+	if (strcmp(key, "format") == 0) {
+		if (strcmp(buf, "csv") == 0)
+			out->csv = 1;
+		else if (strcmp(buf, "json") != 0)
+			return rp_err_set(e, RP_EINVAL, "format: must be csv or json");
+		return 0;
+	}
+	return rp_err_set(e, RP_EINVAL, "%s: unknown query parameter", key);
+}
+
+int rp_api_decode_report_query(const char *q, struct rp_api_report_query *out,
+			       struct rp_err *e)
+{
+	static const char *const names[] = { "product", "device_group", "device", "since",
+		"until", "format", NULL };
+	unsigned seen = 0;
+	const char *p, *end;
+	size_t len, i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->since = -1;
+	out->until = -1;
+	if (!q)
+		return 0;
+	len = strnlen(q, RP_API_QUERY_MAX + 1);
+	if (len > RP_API_QUERY_MAX)
+		return rp_err_set(e, RP_EINVAL, "query: over %d bytes", RP_API_QUERY_MAX);
+	for (p = q; p < q + len; p = end + 1) {
+		const char *eq;
+		char key[16];
+		size_t kl;
+
+		end = memchr(p, '&', (size_t)(q + len - p));
+		if (!end)
+			end = q + len;
+		eq = memchr(p, '=', (size_t)(end - p));
+		if (end == p)
+			return rp_err_set(e, RP_EINVAL, "query: empty parameter");
+		if (!eq)
+			return rp_err_set(e, RP_EINVAL, "query: parameter without a value");
+		kl = (size_t)(eq - p);
+		if (kl == 0 || kl >= sizeof(key))
+			return rp_err_set(e, RP_EINVAL, "query: unknown parameter");
+		memcpy(key, p, kl);
+		key[kl] = '\0';
+		for (i = 0; names[i] && strcmp(names[i], key) != 0; i++)
+			;
+		if (!names[i]) {
+			/* Name it only if it is printable: it is echoed back. */
+			for (i = 0; i < kl; i++)
+				if (!((key[i] >= 'a' && key[i] <= 'z') || key[i] == '_'))
+					return rp_err_set(e, RP_EINVAL, "query: unknown parameter");
+			return rp_err_set(e, RP_EINVAL, "%s: unknown query parameter", key);
+		}
+		if (seen & (1u << i))
+			return rp_err_set(e, RP_EINVAL, "%s: given twice", key);
+		seen |= 1u << i;
+		rc = query_value(key, eq + 1, (size_t)(end - eq - 1), out, e);
+		if (rc)
+			return rc;
+		if (end == q + len)
+			break;
+	}
+	if (out->since >= 0 && out->until >= 0 && out->until < out->since)
+		return rp_err_set(e, RP_EINVAL, "until: before since");
+	return 0;
 }
 
 /* Digits only, no sign or space; at most 19 of them (fits in 63 bits). */

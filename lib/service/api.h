@@ -111,6 +111,80 @@ int rp_api_decode_deployment(const uint8_t *buf, size_t len,
 			     struct rp_api_deployment_req *out,
 			     struct rp_err *e) RP_WUR;
 
+/* ---- devices: POST /v1/device/checkin (docs/formats/checkin.md) ---- */
+
+#define RP_API_CHECKIN_MAX (256 * 1024)  /* body, bytes */
+#define RP_CHECKIN_INSTALLED_MAX 64
+#define RP_CHECKIN_REPORTS_MAX 64
+#define RP_VERSION_TEXT_MAX 32           /* [0-9A-Za-z.+~-], 1..32 */
+#define RP_APP_NAME_MAX 64               /* bytes, no control characters */
+#define RP_REPORT_DESC_MAX 256           /* printable ASCII */
+#define RP_JSON_INT_MAX ((INT64_C(1) << 53) - 1)
+
+struct rp_api_installed {
+	char component_id[RP_ID_LEN + 1];  /* lower-case GUID */
+	char image_id[RP_ID_LEN + 1];      /* lower-case GUID */
+	char version[RP_VERSION_TEXT_MAX + 1];
+	uint32_t security_version;
+	char name[RP_APP_NAME_MAX + 1];    /* may be "" */
+};
+
+struct rp_api_report {
+	uint64_t seq;                      /* 1..2^53-1 */
+	uint64_t time;                     /* 0..2^53-1 */
+	char component_id[RP_ID_LEN + 1];
+	char app_name[RP_APP_NAME_MAX + 1];
+	const char *event_type;            /* "AppExit" | "AppCrash" | "AppStartFailed" */
+	const char *event_class;           /* "Planned" | "Unplanned" */
+	int64_t exit_code;                 /* -2^31..2^31-1; 0 when absent */
+	int64_t signal;                    /* 0..255; 0 when absent */
+	char description[RP_REPORT_DESC_MAX + 1];
+	char image_version[RP_VERSION_TEXT_MAX + 1]; /* may be "" */
+	uint32_t security_version;
+};
+
+/* Big (about 40 KiB): allocate it, do not put it on the stack. */
+struct rp_api_checkin_req {
+	char runtime_version[RP_VERSION_TEXT_MAX + 1];
+	uint64_t time;                     /* device clock */
+	uint64_t targets_version;          /* last accepted, 0 if none */
+	size_t ninstalled;
+	struct rp_api_installed installed[RP_CHECKIN_INSTALLED_MAX];
+	size_t nreports;
+	struct rp_api_report reports[RP_CHECKIN_REPORTS_MAX];
+};
+
+/* {"runtime_version": V, "time": N, "targets_version": N,
+ *  "installed"?: [INSTALLED], "error_reports"?: [REPORT]} with the rules
+ * of docs/formats/checkin.md; at most RP_API_CHECKIN_MAX bytes. GUIDs
+ * may be in either case and are stored lower-case. */
+int rp_api_decode_checkin(const uint8_t *buf, size_t len,
+			  struct rp_api_checkin_req *out, struct rp_err *e) RP_WUR;
+
+/* PUT .../devices/{d}/device-group: {"device_group": ID, "product"?: ID} */
+struct rp_api_device_group_req {
+	char product[RP_ID_LEN + 1];      /* "" when absent */
+	char device_group[RP_ID_LEN + 1];
+};
+int rp_api_decode_device_group(const uint8_t *buf, size_t len,
+			       struct rp_api_device_group_req *out,
+			       struct rp_err *e) RP_WUR;
+
+/* GET .../error-reports?product=ID&device_group=ID&device=HEX64&since=N
+ * &until=N&format=csv|json: each key at most once, unknown keys refused;
+ * values are ids, hex and digits only (no percent-encoding needed, none
+ * accepted). q may be NULL (no query). */
+struct rp_api_report_query {
+	char product[RP_ID_LEN + 1];      /* "" when absent */
+	char device_group[RP_ID_LEN + 1];
+	char device[RP_DEVICE_ID_HEX];    /* lower-case */
+	int64_t since, until;             /* -1 when absent */
+	int csv;                          /* format=csv */
+};
+#define RP_API_QUERY_MAX 1024
+int rp_api_decode_report_query(const char *q, struct rp_api_report_query *out,
+			       struct rp_err *e) RP_WUR;
+
 /* An HTTP Range header (RFC 9110) against a resource of size bytes. Only
  * one range of unit "bytes" is served: "a-b", "a-" or "-n". Returns 0 to
  * send the whole resource (no header, or one this server ignores: another

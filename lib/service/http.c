@@ -16,8 +16,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "base/num.h"
+#include "crypto/tls.h"
 #include "service/api.h"
 #include "service/http_priv.h"
 #include "service/images.h"
@@ -269,8 +271,8 @@ static const char *method_name(enum evhttp_cmd_type c)
 	case EVHTTP_REQ_GET: return "GET";
 	case EVHTTP_REQ_POST: return "POST";
 	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_PUT: return "PUT";
 	case EVHTTP_REQ_HEAD:
-	case EVHTTP_REQ_PUT:
 	case EVHTTP_REQ_OPTIONS:
 	case EVHTTP_REQ_TRACE:
 	case EVHTTP_REQ_CONNECT:
@@ -293,6 +295,25 @@ static int authenticate(struct rp_http *h, struct evhttp_request *req,
 	return rp_model_authenticate(h->model, v + 7, who, e);
 }
 
+/* The device behind the connection's client certificate. On failure the
+ * reason goes to the log only; the client learns nothing but 401. */
+static int authenticate_device(struct rp_http *h, struct evhttp_request *req,
+			       struct rp_device_principal *dev, struct rp_err *e)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct rp_buf der;
+	int rc;
+
+	rc = rp_tls_peer_cert(conn ? evhttp_connection_get_bufferevent(conn) : NULL,
+			      &der, e);
+	if (rc < 0)
+		return rc;
+	rc = rp_device_authenticate(h->model, rc == 0 ? der.data : NULL,
+				    rc == 0 ? der.len : 0, (int64_t)time(NULL), dev, e);
+	rp_buf_free(&der);
+	return rc;
+}
+
 static void handle(struct evhttp_request *req, void *arg)
 {
 	struct rp_http *h = arg;
@@ -301,6 +322,7 @@ static void handle(struct evhttp_request *req, void *arg)
 	const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
 	const struct route *r = NULL;
 	struct rp_principal who;
+	struct rp_device_principal dev;
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	const char *ctype, *accept;
 	char path[PATH_MAX_LEN], *seg[SEGMENTS_MAX], allow[64];
@@ -342,15 +364,19 @@ static void handle(struct evhttp_request *req, void *arg)
 		return;
 	}
 	len = evbuffer_get_length(in);
-	if (!r->octets && len > RP_API_BODY_MAX) {
-		fail(req, 413, "payload_too_large", "the body is over 65536 bytes");
+	if (!r->octets && len > (r->body_max ? r->body_max : RP_API_BODY_MAX)) {
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "the body is over %zu bytes",
+			 r->body_max ? r->body_max : (size_t)RP_API_BODY_MAX);
+		fail(req, 413, "payload_too_large", msg);
 		return;
 	}
 	if (r->octets && len > h->image_max) {
 		fail(req, 413, "payload_too_large", "the image is over the server's maximum");
 		return;
 	}
-	if (strcmp(r->method, "POST") == 0) {
+	if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0) {
 		const char *want = r->octets ? "application/octet-stream" : "application/json";
 		size_t wl = strlen(want);
 
@@ -373,13 +399,25 @@ static void handle(struct evhttp_request *req, void *arg)
 		fail(req, 400, "bad_request", "this method takes no body");
 		return;
 	}
-	if (r->auth) {
+	if (r->auth == AUTH_TOKEN) {
 		rc = authenticate(h, req, &who, &c.e);
 		if (rc) {
 			fail_rc(req, rc, &c.e, r->path);
 			return;
 		}
 		c.who = &who;
+	} else if (r->auth == AUTH_DEVICE) {
+		rc = authenticate_device(h, req, &dev, &c.e);
+		if (rc == -EACCES) {
+			fprintf(stderr, "rampart-server: %s: %s\n", r->path, c.e.msg);
+			fail(req, 401, "unauthenticated", "client certificate refused");
+			return;
+		}
+		if (rc) {
+			fail_rc(req, rc, &c.e, r->path);
+			return;
+		}
+		c.dev = &dev;
 	}
 	c.model = h->model;
 	c.status = 200;
@@ -387,7 +425,10 @@ static void handle(struct evhttp_request *req, void *arg)
 	accept = evhttp_find_header(evhttp_request_get_input_headers(req), "Accept");
 	c.want_pem = accept && strncasecmp(accept, "application/x-pem-file", 22) == 0 &&
 		     (accept[22] == '\0' || accept[22] == ';');
-	rp_buf_init(&c.raw, RP_API_BODY_MAX);
+	c.want_csv = accept && strncasecmp(accept, "text/csv", 8) == 0 &&
+		     (accept[8] == '\0' || accept[8] == ';');
+	c.query = uri ? evhttp_uri_get_query(uri) : NULL;
+	rp_buf_init(&c.raw, RP_HTTP_RAW_MAX);
 	rc = r->fn(&c);
 	if (rc)
 		fail_rc(req, rc, &c.e, r->path);
@@ -402,6 +443,7 @@ static void handle(struct evhttp_request *req, void *arg)
 	if (c.file_fd >= 0)
 		close(c.file_fd);
 	memset(&who, 0, sizeof(who));
+	memset(&dev, 0, sizeof(dev));
 }
 
 static struct bufferevent *new_bev(struct event_base *base, void *arg)
@@ -471,7 +513,7 @@ int rp_http_new(struct event_base *base, struct rp_tls *tls,
 	evhttp_set_max_headers_size(h->http, RP_HTTP_HEADERS_MAX);
 	evhttp_set_timeout(h->http, RP_HTTP_TIMEOUT_S);
 	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-				   EVHTTP_REQ_DELETE);
+				   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	bound = evhttp_bind_socket_with_handle(h->http, host, want);
 	if (!bound) {
 		rc = rp_err_errno(e, errno ? errno : EADDRNOTAVAIL, "http: listen on %s",

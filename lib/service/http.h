@@ -2,8 +2,10 @@
  * TLS 1.3 only, JSON under /v1 (docs/api/openapi.yaml).
  *
  * Requests are bounded (headers RP_HTTP_HEADERS_MAX, bodies
- * RP_API_BODY_MAX: 413 beyond), authenticated with `Authorization: Bearer
- * rpt_...` and answered with JSON; every error has the shape
+ * RP_API_BODY_MAX or the route's own cap: 413 beyond), authenticated with
+ * `Authorization: Bearer rpt_...` (operators) or, on the device routes, a
+ * client certificate verified per request (lib/service/device.h), and
+ * answered with JSON; every error has the shape
  * {"error": {"code": "...", "message": "..."}}. Nothing a request contains
  * can stop the server. */
 #ifndef RP_SERVICE_HTTP_H
@@ -18,6 +20,7 @@
 
 #define RP_HTTP_HEADERS_MAX (16 * 1024)
 #define RP_HTTP_TIMEOUT_S 30
+#define RP_HTTP_RAW_MAX (1024 * 1024) /* a non-JSON answer (PEM, CSV), bytes */
 
 struct rp_http; /* rp_http_free */
 struct event_base;

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "base/buf.h"
+#include "service/device.h"
 #include "service/http.h"
 
 #define ROUTE_PARAMS_MAX 4
@@ -12,7 +13,10 @@
 /* One request as a handler sees it. */
 struct call {
 	struct rp_model *model;
-	const struct rp_principal *who; /* NULL on routes without auth */
+	const struct rp_principal *who; /* NULL on routes without a token */
+	const struct rp_device_principal *dev; /* AUTH_DEVICE routes only */
+	const char *query;   /* the URI's query string, NULL if none */
+	int want_csv;        /* the client sent Accept: text/csv */
 	const char *param[ROUTE_PARAMS_MAX]; /* {…} segments, in order */
 	const uint8_t *body;
 	size_t body_len;
@@ -29,13 +33,20 @@ struct call {
 
 typedef int (*route_fn)(struct call *c);
 
+enum route_auth {
+	AUTH_NONE = 0,   /* anyone (health, device enrollment) */
+	AUTH_TOKEN = 1,  /* Authorization: Bearer rpt_... */
+	AUTH_DEVICE = 2, /* a device's client certificate (device.h) */
+};
+
 struct route {
-	const char *method; /* "GET", "POST", "DELETE" */
+	const char *method; /* "GET", "POST", "PUT", "DELETE" */
 	const char *path;   /* "/v1/tenants/{tenant}" */
-	int auth;           /* needs a token */
+	int auth;           /* enum route_auth */
 	route_fn fn;
 	int octets;         /* the body is application/octet-stream, at most
-			       the model's image_max (else JSON, RP_API_BODY_MAX) */
+			       the model's image_max (else JSON) */
+	size_t body_max;    /* JSON body cap; 0: RP_API_BODY_MAX */
 };
 
 extern const struct route rp_routes[];

@@ -7,8 +7,10 @@
 #include <time.h>
 
 #include "base/file.h"
+#include "base/json.h"
 #include "ca/client.h"
 #include "crypto/crypto.h"
+#include "service/device.h"
 #include "service/identity.h"
 #include "service/model_priv.h"
 
@@ -92,6 +94,7 @@ static int ensure_ca(struct rp_model *m, const char *tenant, struct rp_err *e)
 	rp_err_clear(e);
 	rc = rp_signer_create_ca(m->signer, tenant, &ca, e);
 	rp_signer_ca_free(&ca);
+	rp_tenant_cache_forget(m->cache, tenant);
 	return rc;
 }
 
@@ -222,6 +225,13 @@ static int issue(struct rp_model *m, const char *tenant, const char *id,
 				(cert.not_after - cert.not_before) * 2 / 3));
 	if (!*out)
 		rc = rp_err_set(e, RP_ENOMEM, "out of memory");
+	/* What the device pins: the tenant's CAs and targets key. */
+	if (rc == 0)
+		rc = rp_device_trust_json(m, tenant, *out, e);
+	if (rc) {
+		json_decref(*out);
+		*out = NULL;
+	}
 out:
 	if (began)
 		rp_db_rollback(m->db);
@@ -326,26 +336,38 @@ int rp_identity_crl(struct rp_model *m, const struct rp_principal *p,
 	" COALESCE((SELECT c.serial FROM device_certs c WHERE c.device_id = d.id" \
 	"  ORDER BY c.not_after DESC, c.serial LIMIT 1), ''),"                   \
 	" COALESCE((SELECT MAX(c.not_after) FROM device_certs c"                 \
-	"  WHERE c.device_id = d.id), 0)"                                        \
+	"  WHERE c.device_id = d.id), 0),"                                       \
+	" d.last_checkin, d.runtime_version, d.installed"                        \
 	" FROM devices d"
 
 static json_t *device_json(struct rp_stmt *st)
 {
-	const char *serial = rp_stmt_text(st, 5);
-	int64_t revoked = rp_stmt_int(st, 4);
+	const char *serial = rp_stmt_text(st, 5), *inst = rp_stmt_text(st, 9);
+	int64_t revoked = rp_stmt_int(st, 4), seen = rp_stmt_int(st, 7);
 	json_t *cert = serial[0]
 		? json_pack("{s:s, s:o}", "serial", serial, "not_after",
 			    rp_model_time_json(rp_stmt_int(st, 6)))
 		: json_null();
+	json_t *installed = NULL;
+	struct rp_err ignored;
 
-	return json_pack("{s:s, s:s?, s:s?, s:o, s:b, s:o, s:o}",
+	/* Our own JSON text (device.c wrote it); anything else reads as []. */
+	if (rp_json_parse((const uint8_t *)inst, strlen(inst), 64 * 1024, &installed,
+			  &ignored) || !json_is_array(installed)) {
+		json_decref(installed);
+		installed = json_array();
+	}
+	return json_pack("{s:s, s:s?, s:s?, s:o, s:b, s:o, s:o, s:o, s:s?, s:o}",
 			 "id", rp_stmt_text(st, 0),
 			 "product_id", rp_stmt_text(st, 1)[0] ? rp_stmt_text(st, 1) : NULL,
 			 "device_group_id", rp_stmt_text(st, 2)[0] ? rp_stmt_text(st, 2) : NULL,
 			 "claimed_at", rp_model_time_json(rp_stmt_int(st, 3)),
 			 "revoked", revoked != 0,
 			 "revoked_at", revoked ? rp_model_time_json(revoked) : json_null(),
-			 "certificate", cert);
+			 "certificate", cert,
+			 "last_checkin", seen ? rp_model_time_json(seen) : json_null(),
+			 "runtime_version", rp_stmt_text(st, 8)[0] ? rp_stmt_text(st, 8) : NULL,
+			 "installed", installed ? installed : json_array());
 }
 
 static int devices(struct rp_model *m, const char *tenant, const char *id,

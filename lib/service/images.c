@@ -668,15 +668,24 @@ int rp_images_open(struct rp_model *m, const struct rp_principal *p,
 		   const char *tenant, const char *image, int *fd,
 		   uint64_t *size, char sha256[65], struct rp_err *e)
 {
+	int rc;
+
+	*fd = -1;
+	rc = rp_model_access(m, p, tenant, RP_ROLE_READER, e);
+	return rc ? rc : rp_images_open_file(m, tenant, image, fd, size, sha256, e);
+}
+
+int rp_images_open_file(struct rp_model *m, const char *tenant, const char *image,
+			int *fd, uint64_t *size, char sha256[65], struct rp_err *e)
+{
 	const char *params[2] = { tenant, image };
 	char path[PATH_MAX];
 	struct rp_stmt *st = NULL;
 	struct stat sb;
-	int rc, f;
+	int rc = 0, f;
 
 	*fd = -1;
-	rc = rp_model_access(m, p, tenant, RP_ROLE_READER, e);
-	if (!rc && !m->data_dir)
+	if (!m->data_dir)
 		rc = rp_err_set(e, -ENOSYS, "the server stores no images (serve --data)");
 	if (!rc && !rp_model_is_id(image))
 		rc = rp_err_set(e, -ENOENT, "image not found");

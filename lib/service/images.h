@@ -74,6 +74,11 @@ int rp_images_get(struct rp_model *m, const struct rp_principal *p,
 int rp_images_open(struct rp_model *m, const struct rp_principal *p,
 		   const char *tenant, const char *image, int *fd,
 		   uint64_t *size, char sha256[65], struct rp_err *e) RP_WUR;
+/* The same without an access check, for callers that made their own
+ * (device downloads, lib/service/device.h). */
+int rp_images_open_file(struct rp_model *m, const char *tenant, const char *image,
+			int *fd, uint64_t *size, char sha256[65],
+			struct rp_err *e) RP_WUR;
 
 /* Contributor: a new deployment of the group (a group of product in
  * tenant) naming images[0..n) (ids, n <= RP_DEPLOY_IMAGES_MAX): each an

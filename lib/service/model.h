@@ -57,6 +57,7 @@ struct rp_principal {
 };
 
 struct rp_signer_client;
+struct rp_tenant_cache;
 
 /* The model borrows a migrated database and (for device identity,
  * lib/service/identity.h) a signer client; it owns nothing. Without a
@@ -67,6 +68,13 @@ struct rp_model {
 	int64_t cert_validity;           /* device certificates, s; 0: 24 h */
 	const char *data_dir;            /* images (lib/service/images.h); NULL: none */
 	uint64_t image_max;              /* upload bound, bytes; 0: the default */
+	/* Devices (lib/service/device.h): the per-tenant cache of CA
+	 * certificates and targets keys (NULL: fetched on every call), the
+	 * check-in interval suggested to devices and the targets lifetime,
+	 * in seconds (0: the defaults). */
+	struct rp_tenant_cache *cache;
+	int64_t checkin_interval;
+	int64_t targets_lifetime;
 };
 
 /* "Administrator" / "Contributor" / "Reader"; NULL otherwise. */

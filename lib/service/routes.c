@@ -1,10 +1,12 @@
 /* The API's routes: decode the body, call the model, hand back JSON. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "crypto/crypto.h"
 
 #include "service/api.h"
+#include "service/device.h"
 #include "service/identity.h"
 #include "service/images.h"
 #include "service/http_priv.h"
@@ -301,42 +303,135 @@ static int deployment_list(struct call *c)
 				     c->param[2], &c->result, &c->e);
 }
 
+/* ---- devices (client certificate) ---------------------------------------- */
+
+static int device_checkin(struct call *c)
+{
+	struct rp_api_checkin_req *r = malloc(sizeof(*r));
+	int rc;
+
+	if (!r)
+		return rp_err_set(&c->e, RP_ENOMEM, "out of memory");
+	rc = rp_api_decode_checkin(c->body, c->body_len, r, &c->e);
+	if (rc == 0)
+		rc = rp_device_checkin(c->model, c->dev, r, &c->result, &c->e);
+	free(r);
+	return rc;
+}
+
+static int device_targets_key(struct call *c)
+{
+	struct rp_buf pem;
+	int rc = rp_device_targets_key(c->model, c->dev, &c->result, &pem, &c->e);
+
+	if (rc)
+		return rc;
+	(void)answer_pem(c, &pem);
+	return 0;
+}
+
+static int device_image_content(struct call *c)
+{
+	char sha[65];
+	int rc = rp_device_image_open(c->model, c->dev, c->param[0], &c->file_fd,
+				      &c->file_size, sha, &c->e);
+
+	if (rc == 0)
+		snprintf(c->etag, sizeof(c->etag), "\"%s\"", sha);
+	return rc;
+}
+
+/* ---- operators: targets key, placement, error reports --------------------- */
+
+static int tenant_targets_key(struct call *c)
+{
+	struct rp_buf pem;
+	int rc = rp_tenant_targets_key(c->model, c->who, c->param[0], &c->result, &pem,
+				       &c->e);
+
+	if (rc)
+		return rc;
+	(void)answer_pem(c, &pem);
+	return 0;
+}
+
+static int device_group_set(struct call *c)
+{
+	struct rp_api_device_group_req r;
+	int rc = rp_api_decode_device_group(c->body, c->body_len, &r, &c->e);
+
+	if (rc)
+		return rc;
+	return rp_device_set_group(c->model, c->who, c->param[0], c->param[1], r.product,
+				   r.device_group, &c->result, &c->e);
+}
+
+static int error_reports(struct call *c)
+{
+	struct rp_api_report_query q;
+	struct rp_buf csv;
+	int rc = rp_api_decode_report_query(c->query, &q, &c->e);
+
+	if (rc)
+		return rc;
+	q.csv = q.csv || c->want_csv;
+	rc = rp_reports_list(c->model, c->who, c->param[0], &q, &c->result, &csv, &c->e);
+	if (rc)
+		return rc;
+	if (q.csv) {
+		rp_buf_free(&c->raw);
+		c->raw = csv;
+		c->raw_type = "text/csv; charset=us-ascii";
+	} else {
+		rp_buf_free(&csv);
+	}
+	return 0;
+}
+
 const struct route rp_routes[] = {
-	{ "GET", "/v1/health", 0, health, 0 },
-	{ "POST", "/v1/tenants", 1, tenant_create, 0 },
-	{ "GET", "/v1/tenants", 1, tenant_list, 0 },
-	{ "GET", "/v1/tenants/{tenant}", 1, tenant_get, 0 },
-	{ "POST", "/v1/tenants/{tenant}/products", 1, product_create, 0 },
-	{ "GET", "/v1/tenants/{tenant}/products", 1, product_list, 0 },
-	{ "GET", "/v1/tenants/{tenant}/products/{product}", 1, product_get, 0 },
-	{ "GET", "/v1/tenants/{tenant}/products/{product}/device-groups", 1, group_list, 0 },
-	{ "POST", "/v1/tenants/{tenant}/roles", 1, role_set, 0 },
-	{ "GET", "/v1/tenants/{tenant}/roles", 1, role_list, 0 },
-	{ "DELETE", "/v1/tenants/{tenant}/roles/{user}", 1, role_remove, 0 },
-	{ "POST", "/v1/tenants/{tenant}/tokens", 1, token_create, 0 },
-	{ "GET", "/v1/tenants/{tenant}/audit", 1, audit_list, 0 },
-	{ "GET", "/v1/tenants/{tenant}/ca-certificates", 1, ca_certs, 0 },
-	{ "GET", "/v1/tenants/{tenant}/crl", 1, crl, 0 },
-	{ "POST", "/v1/tenants/{tenant}/devices/claim", 1, device_claim, 0 },
-	{ "GET", "/v1/tenants/{tenant}/devices", 1, device_list, 0 },
-	{ "GET", "/v1/tenants/{tenant}/devices/{device}", 1, device_get, 0 },
-	{ "POST", "/v1/tenants/{tenant}/devices/{device}/revoke", 1, device_revoke, 0 },
-	{ "POST", "/v1/tenants/{tenant}/enrollment-tokens", 1, enroll_token_create, 0 },
-	{ "POST", "/v1/device/enroll", 0, device_enroll, 0 },
-	{ "POST", "/v1/device/certificate", 0, device_certificate, 0 },
+	{ "GET", "/v1/health", 0, health, 0, 0 },
+	{ "POST", "/v1/tenants", 1, tenant_create, 0, 0 },
+	{ "GET", "/v1/tenants", 1, tenant_list, 0, 0 },
+	{ "GET", "/v1/tenants/{tenant}", 1, tenant_get, 0, 0 },
+	{ "POST", "/v1/tenants/{tenant}/products", 1, product_create, 0, 0 },
+	{ "GET", "/v1/tenants/{tenant}/products", 1, product_list, 0, 0 },
+	{ "GET", "/v1/tenants/{tenant}/products/{product}", 1, product_get, 0, 0 },
+	{ "GET", "/v1/tenants/{tenant}/products/{product}/device-groups", 1, group_list, 0, 0 },
+	{ "POST", "/v1/tenants/{tenant}/roles", 1, role_set, 0, 0 },
+	{ "GET", "/v1/tenants/{tenant}/roles", 1, role_list, 0, 0 },
+	{ "DELETE", "/v1/tenants/{tenant}/roles/{user}", 1, role_remove, 0, 0 },
+	{ "POST", "/v1/tenants/{tenant}/tokens", 1, token_create, 0, 0 },
+	{ "GET", "/v1/tenants/{tenant}/audit", 1, audit_list, 0, 0 },
+	{ "GET", "/v1/tenants/{tenant}/ca-certificates", 1, ca_certs, 0, 0 },
+	{ "GET", "/v1/tenants/{tenant}/crl", 1, crl, 0, 0 },
+	{ "POST", "/v1/tenants/{tenant}/devices/claim", 1, device_claim, 0, 0 },
+	{ "GET", "/v1/tenants/{tenant}/devices", 1, device_list, 0, 0 },
+	{ "GET", "/v1/tenants/{tenant}/devices/{device}", 1, device_get, 0, 0 },
+	{ "POST", "/v1/tenants/{tenant}/devices/{device}/revoke", 1, device_revoke, 0, 0 },
+	{ "POST", "/v1/tenants/{tenant}/enrollment-tokens", 1, enroll_token_create, 0, 0 },
+	{ "POST", "/v1/device/enroll", 0, device_enroll, 0, 0 },
+	{ "POST", "/v1/device/certificate", 0, device_certificate, 0, 0 },
 	{ "POST", "/v1/tenants/{tenant}/products/{product}/signing-keys", 1,
-	  signing_key_add, 0 },
+	  signing_key_add, 0, 0 },
 	{ "GET", "/v1/tenants/{tenant}/products/{product}/signing-keys", 1,
-	  signing_key_list, 0 },
-	{ "GET", "/v1/tenants/{tenant}/image-key", 1, image_key, 0 },
-	{ "POST", "/v1/tenants/{tenant}/products/{product}/images", 1, image_upload, 1 },
-	{ "GET", "/v1/tenants/{tenant}/images", 1, image_list, 0 },
-	{ "GET", "/v1/tenants/{tenant}/images/{image}", 1, image_get, 0 },
-	{ "GET", "/v1/tenants/{tenant}/images/{image}/content", 1, image_content, 0 },
+	  signing_key_list, 0, 0 },
+	{ "GET", "/v1/tenants/{tenant}/image-key", 1, image_key, 0, 0 },
+	{ "POST", "/v1/tenants/{tenant}/products/{product}/images", 1, image_upload, 1, 0 },
+	{ "GET", "/v1/tenants/{tenant}/images", 1, image_list, 0, 0 },
+	{ "GET", "/v1/tenants/{tenant}/images/{image}", 1, image_get, 0, 0 },
+	{ "GET", "/v1/tenants/{tenant}/images/{image}/content", 1, image_content, 0, 0 },
 	{ "POST", "/v1/tenants/{tenant}/products/{product}/device-groups/{group}/deployments",
-	  1, deployment_create, 0 },
+	  1, deployment_create, 0, 0 },
 	{ "GET", "/v1/tenants/{tenant}/products/{product}/device-groups/{group}/deployments",
-	  1, deployment_list, 0 },
+	  1, deployment_list, 0, 0 },
+	{ "POST", "/v1/device/checkin", AUTH_DEVICE, device_checkin, 0,
+	  RP_API_CHECKIN_MAX },
+	{ "GET", "/v1/device/targets-key", AUTH_DEVICE, device_targets_key, 0, 0 },
+	{ "GET", "/v1/device/images/{image}/content", AUTH_DEVICE, device_image_content, 0, 0 },
+	{ "GET", "/v1/tenants/{tenant}/targets-key", 1, tenant_targets_key, 0, 0 },
+	{ "PUT", "/v1/tenants/{tenant}/devices/{device}/device-group", 1, device_group_set,
+	  0, 0 },
+	{ "GET", "/v1/tenants/{tenant}/error-reports", 1, error_reports, 0, 0 },
 };
 
 const size_t rp_routes_count = sizeof(rp_routes) / sizeof(rp_routes[0]);

@@ -139,6 +139,43 @@ const char *const rp_schema_migrations[] = {
 	" PRIMARY KEY (deployment_id, image_id),"
 	" UNIQUE (deployment_id, component_id),"
 	" FOREIGN KEY (tenant_id, image_id) REFERENCES images(tenant_id, id) ON DELETE CASCADE);",
+
+	/* 4: device check-in. What each device last reported (time of its
+	 * last check-in, runtime version, the targets version it holds, its
+	 * installed images as our own JSON text); its error reports, one row
+	 * per (device, seq) so a re-sent report is stored once; and the
+	 * per-group counter that numbers targets documents ('' names the
+	 * devices of a tenant that are in no group). Indexes serve the
+	 * check-in path (device by id, reports by device and seq, the
+	 * group's newest deployment) and the report listing (tenant, time). */
+	"ALTER TABLE devices ADD COLUMN last_checkin BIGINT NOT NULL DEFAULT 0;"
+	"ALTER TABLE devices ADD COLUMN runtime_version TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE devices ADD COLUMN targets_version BIGINT NOT NULL DEFAULT 0;"
+	"ALTER TABLE devices ADD COLUMN installed TEXT NOT NULL DEFAULT '[]';"
+	"CREATE INDEX devices_by_group ON devices (group_id);"
+	"CREATE TABLE error_reports ("
+	" device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+	" seq BIGINT NOT NULL,"
+	" tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	" event_time BIGINT NOT NULL,"
+	" component_id TEXT NOT NULL,"
+	" app_name TEXT NOT NULL,"
+	" event_type TEXT NOT NULL"
+	"  CHECK (event_type IN ('AppExit', 'AppCrash', 'AppStartFailed')),"
+	" event_class TEXT NOT NULL CHECK (event_class IN ('Planned', 'Unplanned')),"
+	" exit_code BIGINT NOT NULL,"
+	" exit_signal BIGINT NOT NULL,"
+	" description TEXT NOT NULL,"
+	" image_version TEXT NOT NULL,"
+	" security_version BIGINT NOT NULL,"
+	" received_at BIGINT NOT NULL,"
+	" PRIMARY KEY (device_id, seq));"
+	"CREATE INDEX error_reports_by_tenant ON error_reports (tenant_id, event_time);"
+	"CREATE TABLE targets_versions ("
+	" tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	" group_id TEXT NOT NULL,"
+	" version BIGINT NOT NULL,"
+	" PRIMARY KEY (tenant_id, group_id));",
 };
 
 const int rp_schema_count =

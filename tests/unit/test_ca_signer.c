@@ -23,6 +23,9 @@
 #include "ca/signer.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
+#include "format/manifest.h"
+#include "format/sigblock.h"
+#include "format/targets.h"
 
 #define T0 1767225600LL /* 2026-01-01T00:00:00Z */
 #define DAY 86400LL
@@ -60,6 +63,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
+	rp_signer_release(&f->s);
 	rm_rf(f->dir);
 	free(f);
 	return 0;
@@ -519,6 +523,87 @@ static void spawned(void **state)
 	rp_key_free(dev);
 }
 
+/* The targets key: made on first use, never the image key, signs only a
+ * well-formed signed region naming its own tenant; what it signs verifies
+ * as a device verifies it. */
+static void targets_signing(void **state)
+{
+	static const char tenant[] = "7e4a1c2b-3d4e-45f6-8798-a9bacbdcedfe";
+	static const char other[] = "51525354-5556-4758-895a-5b5c5d5e5f60";
+	struct fx *f = *state;
+	struct rp_signer_client *c = NULL;
+	struct rp_signer_image_key tk, ik;
+	struct rp_targets *t = calloc(1, sizeof(*t)), *back = calloc(1, sizeof(*back));
+	struct rp_buf region, doc;
+	struct rp_sigblock sb;
+	struct rp_key *pub = NULL;
+	const struct rp_key *keys[1];
+	uint8_t sig[RP_SIG_MAX], kid[RP_KEYID_LEN], hdr[RP_SIGNER_HEADER_LEN];
+	char kidhex[2 * RP_KEYID_LEN + 1];
+	size_t siglen = 0;
+	struct rp_err e;
+
+	assert_non_null(t);
+	assert_non_null(back);
+	assert_int_equal(rp_signer_spawn(signer_bin(), f->dir, &c, &e), 0);
+	assert_int_equal(rp_signer_targets_key(c, tenant, &tk, &e), 0);
+	assert_int_equal(rp_signer_image_key(c, tenant, &ik, &e), 0);
+	assert_string_not_equal(tk.key_id, ik.key_id);
+	assert_null(strstr((char *)tk.pem.data, "PRIVATE"));
+	assert_int_equal(rp_key_load_pem(tk.pem.data, tk.pem.len, 0, &pub, &e), 0);
+
+	assert_int_equal(rp_guid_parse(tenant, 36, t->tenant), 0);
+	memset(t->device, 0xab, sizeof(t->device));
+	t->version = 3;
+	t->issued_at = 1700000000;
+	t->expires = 1700086400;
+	assert_int_equal(rp_targets_encode_region(t, &region, &e), 0);
+	assert_int_equal(rp_signer_sign_targets(c, tenant, region.data, region.len, sig,
+						&siglen, kid, &e), 0);
+	rp_hex(kid, RP_KEYID_LEN, kidhex);
+	assert_string_equal(kidhex, tk.key_id);
+	memset(&sb, 0, sizeof(sb));
+	assert_int_equal(rp_sigblock_add(&sb, RP_TARGETS_SIGS_MAX, RP_KEY_ED25519, kid, sig,
+					 siglen, &e), 0);
+	assert_int_equal(rp_targets_assemble(region.data, region.len, &sb, &doc, &e), 0);
+	keys[0] = pub;
+	assert_int_equal(rp_targets_verify(doc.data, doc.len, keys, 1, back, &e), 0);
+	assert_int_equal(back->version, 3);
+	rp_buf_free(&doc);
+
+	/* Another tenant's key will not sign a document naming this tenant. */
+	assert_int_equal(rp_signer_sign_targets(c, other, region.data, region.len, sig,
+						&siglen, kid, &e), RP_EPOLICY);
+	/* A damaged region, a truncated one, an image header: refused. */
+	region.data[region.len - 2] = 'X';
+	assert_int_equal(rp_signer_sign_targets(c, tenant, region.data, region.len, sig,
+						&siglen, kid, &e), RP_EPOLICY);
+	assert_int_equal(rp_signer_sign_targets(c, tenant, region.data, 16, sig, &siglen,
+						kid, &e), RP_EPOLICY);
+	memset(hdr, 0, sizeof(hdr));
+	memcpy(hdr, "RAMPIMG", 8);
+	assert_int_equal(rp_signer_sign_targets(c, tenant, hdr, sizeof(hdr), sig, &siglen,
+						kid, &e), RP_EPOLICY);
+	/* And the image key will not sign a targets region. */
+	memcpy(hdr, region.data, 16);
+	assert_int_not_equal(rp_signer_sign_image(c, tenant, hdr, sig, &siglen, kid, &e), 0);
+	{
+		char path[128];
+
+		assert_true(snprintf(path, sizeof(path), "%s/%s/targets.key", f->dir,
+				     tenant) < (int)sizeof(path));
+		mode_is(path, 0600);
+		key_not_in(path, (char *)tk.pem.data);
+	}
+	rp_buf_free(&region);
+	rp_key_free(pub);
+	rp_signer_image_key_free(&tk);
+	rp_signer_image_key_free(&ik);
+	rp_signer_close(c);
+	free(t);
+	free(back);
+}
+
 static void write_pem(const char *dir, const char *name, const void *p,
 		      size_t n)
 {
@@ -600,6 +685,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(keydir_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(spawned, setup, teardown),
+		cmocka_unit_test_setup_teardown(targets_signing, setup, teardown),
 		cmocka_unit_test_setup_teardown(interop, setup, teardown),
 	};
 
