@@ -27,7 +27,8 @@
 # RECONNECT (requests per connection, 50), THREADS (load generator
 # threads, 1), NGINX_WORKERS (default: the number of cores), PG_OPTS
 # (extra postgres options, e.g. "-c fsync=off"; default none: durable like
-# SQLite's synchronous=FULL).
+# SQLite's synchronous=FULL), PERF_OUT (a directory: profile
+# rampart-server during its runs with perf, reports left there).
 set -eu
 BUILD=${BUILD:-build}
 DEVICES=${DEVICES:-100000}
@@ -130,15 +131,63 @@ setup() {
 	sed "s/^/$1: /" "$dir/setup.log"
 }
 
-# measure NAME PORT ARGS...: one load run; the figures in $work/NAME.out.
+# cpu_ticks PID...: CPU time (clock ticks) used so far by these processes
+# and all their descendants (the server's signer, PostgreSQL's backends,
+# nginx's workers).
+cpu_ticks() {
+	python3 - "$@" <<'PY'
+import os, sys
+procs = {}
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        try:
+            f = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        procs[int(d)] = (int(f[1]), int(f[11]) + int(f[12]))
+todo, seen, total = [int(p) for p in sys.argv[1:]], set(), 0
+while todo:
+    p = todo.pop()
+    if p in seen or p not in procs:
+        continue
+    seen.add(p)
+    total += procs[p][1]
+    todo += [c for c, (pp, _) in procs.items() if pp == p]
+print(total)
+PY
+}
+hz=$(getconf CLK_TCK)
+
+# measure NAME PORT "SERVER PIDS" ARGS...: one load run; the figures in
+# $work/NAME.out, plus the servers' CPU use during it (cpu_pct: percent of
+# one core, over the warm-up and the measurement). With PERF_OUT set (a
+# directory), rampart-server is profiled during its runs (perf record -g).
 measure() {
-	name=$1; p=$2; shift 2
+	name=$1; p=$2; pids=$3; shift 3
+	c0=$(cpu_ticks $pids)
+	perf_pid=""
+	if [ -n "${PERF_OUT:-}" ] && [ "$name" != nginx ]; then
+		mkdir -p "$PERF_OUT"
+		perf record -F 499 -g -p "${pids%% *}" -o "$PERF_OUT/$name.data" \
+			-- sleep "$((DURATION + 1))" > /dev/null 2>&1 &
+		perf_pid=$!
+	fi
+	t0=$(date +%s%N)
 	"$load" run --port "$p" --ca "$work/server.crt" --conns "$CONNS" \
 		--seconds "$DURATION" --threads "$THREADS" --reconnect "$RECONNECT" "$@" \
 		> "$work/$name.out" 2> "$work/$name.err" || {
 		cat "$work/$name.err" >&2
 		fail "$name: the load generator failed"
 	}
+	t1=$(date +%s%N)
+	c1=$(cpu_ticks $pids)
+	if [ -n "$perf_pid" ]; then
+		wait "$perf_pid" || true
+		perf report -i "$PERF_OUT/$name.data" --no-children --sort dso,symbol \
+			--stdio > "$PERF_OUT/$name.txt" 2>/dev/null || true
+	fi
+	awk -v c="$((c1 - c0))" -v hz="$hz" -v ns="$((t1 - t0))" \
+		'BEGIN {printf "cpu_pct %.0f\n", 100 * c / hz / (ns / 1e9)}' >> "$work/$name.out"
 	if [ -s "$work/$name.err" ]; then
 		echo "$name: first errors reported by the load generator:"
 		head -n 5 "$work/$name.err" | sed 's/^/  /'
@@ -219,16 +268,16 @@ done
 
 # --- the three measurements, back to back --------------------------------
 echo "checkin: measuring, $DURATION s each: $CONNS connections, $THREADS load thread(s), reconnect every $RECONNECT requests"
-measure nginx "$ng_port" --get /checkin.json
-measure sqlite "$sq_port" --post /v1/device/checkin --body "$work/sqlite/body.json" \
+measure nginx "$ng_port" "$ng_pid" --get /checkin.json
+measure sqlite "$sq_port" "$sq_pid" --post /v1/device/checkin --body "$work/sqlite/body.json" \
 	--devices "$work/sqlite/keys" --count "$CERTS"
-measure postgresql "$pg_srv_port" --post /v1/device/checkin \
+measure postgresql "$pg_srv_port" "$pg_pid $(head -n 1 "$work/pg/data/postmaster.pid")" --post /v1/device/checkin \
 	--body "$work/postgresql/body.json" --devices "$work/postgresql/keys" --count "$CERTS"
 
 for n in sqlite postgresql nginx; do
-	printf '%-11s %9s req/s  p50 %7s ms  p99 %7s ms  max %7s ms  errors %s  handshakes %s\n' \
+	printf '%-11s %8s req/s  p50 %6s ms  p99 %6s ms  max %6s ms  errors %s  handshakes %s  server CPU %s%%  client CPU %ss\n' \
 		"$n" "$(get $n rate)" "$(get $n p50_ms)" "$(get $n p99_ms)" "$(get $n max_ms)" \
-		"$(get $n errors)" "$(get $n handshakes)"
+		"$(get $n errors)" "$(get $n handshakes)" "$(get $n cpu_pct)" "$(get $n client_cpu_s)"
 done
 awk -v s="$(get sqlite rate)" -v sp="$(get sqlite p99_ms)" \
 	-v g="$(get postgresql rate)" -v gp="$(get postgresql p99_ms)" \

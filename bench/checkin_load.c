@@ -14,8 +14,9 @@
  *       and reconnects as the next device (i cycles over 0..N-1), so N
  *       distinct devices check in and the full TLS 1.3 handshake with a
  *       client certificate is part of the load, as it is in the field.
- *       Prints "key value" lines: requests, errors, handshakes, seconds,
- *       rate, p50_ms, p99_ms, max_ms.
+ *       Prints "key value" lines: requests, errors, non200, handshakes,
+ *       client_cpu_s (this process, warm-up included), seconds, rate,
+ *       p50_ms, p99_ms, max_ms.
  *
  * Why not libcurl (the project's HTTP client elsewhere): at this scale
  * curl multi spends more CPU per request (header parsing into its own
@@ -44,6 +45,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -751,6 +753,14 @@ static int run(int argc, char **argv)
 	printf("errors %llu\n", (unsigned long long)errors);
 	printf("non200 %llu\n", (unsigned long long)non200);
 	printf("handshakes %llu\n", (unsigned long long)handshakes);
+	{
+		struct rusage ru;
+
+		if (getrusage(RUSAGE_SELF, &ru) == 0)
+			printf("client_cpu_s %.2f\n",
+			       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+			       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+	}
 	printf("seconds %.2f\n", cfg.seconds);
 	printf("rate %.1f\n", (double)requests / cfg.seconds);
 	if (all) {
