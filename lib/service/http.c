@@ -486,7 +486,7 @@ int rp_http_new(struct event_base *base, struct rp_tls *tls,
 	socklen_t sl = sizeof(ss);
 	char host[256];
 	uint16_t want = 0;
-	int rc;
+	int rc, one = 1;
 
 	rc = parse_listen(listen, host, sizeof(host), &want, e);
 	if (rc)
@@ -520,18 +520,12 @@ int rp_http_new(struct event_base *base, struct rp_tls *tls,
 				  listen);
 		goto out;
 	}
-	/* Accepted sockets inherit TCP_NODELAY from the listener (Linux).
-	 * Without it a keep-alive reply written as more than one TLS record
-	 * waits for the client's delayed ACK (Nagle): about 40 ms a request. */
-	{
-		int one = 1;
-
-		if (setsockopt(evhttp_bound_socket_get_fd(bound), IPPROTO_TCP, TCP_NODELAY,
-			       &one, sizeof(one))) {
-			rc = rp_err_errno(e, errno, "http: TCP_NODELAY on %s", listen);
-			goto out;
-		}
-	}
+	/* Answers go out as several TLS records; without TCP_NODELAY (which
+	 * Linux copies to accepted sockets) Nagle holds the last one back
+	 * until the client's delayed ACK, 40 ms a request on a kept-alive
+	 * connection. */
+	(void)setsockopt(evhttp_bound_socket_get_fd(bound), IPPROTO_TCP, TCP_NODELAY,
+			 &one, sizeof(one));
 	if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&ss,
 			&sl) == 0) {
 		if (ss.ss_family == AF_INET)

@@ -754,6 +754,46 @@ def test_sql_injection_in_checkin(srv, world, tmp_path, inj):
     assert a["device"].checkin(srv)[0] == 200
 
 
+def db_count(srv, sql):
+    if srv.url.startswith("sqlite:"):
+        import sqlite3
+        con = sqlite3.connect(srv.url[len("sqlite:"):], timeout=10)
+        n = con.execute(sql).fetchone()[0]
+        con.close()
+        return n
+    out = subprocess.run(["psql", srv.url, "-At", "-c", sql], check=True,
+                         capture_output=True, text=True).stdout
+    return int(out.strip())
+
+
+def test_reports_capped_per_device(srv, world, tmp_path):
+    """At most 10000 rows per device; the oldest seq go first."""
+    a = world["a"]
+    d = Enrolled(srv, a, tmp_path, group=a["group"])
+    comp = a["image"]["component_id"]
+    ctx = ssl.create_default_context(cafile=str(srv.cert))
+    ctx.load_cert_chain(str(d.cert), str(d.key))
+    conn = http.client.HTTPSConnection("127.0.0.1", srv.port, context=ctx, timeout=30)
+    total = 10000 + 3 * 64
+    for first in range(1, total + 1, 64):
+        body = good_body()
+        body["error_reports"] = [d.report(comp, seq=n, description=f"r{n % 7}")
+                                 for n in range(first, min(first + 64, total + 1))]
+        conn.request("POST", "/v1/device/checkin", body=json.dumps(body),
+                     headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        doc = json.loads(resp.read())
+        assert resp.status == 200, doc
+    conn.close()
+    assert doc["reports_acked_seq"] == total
+    where = f"FROM error_reports WHERE device_id = '{d.id}'"
+    assert db_count(srv, f"SELECT COUNT(*) {where}") == 10000
+    assert db_count(srv, f"SELECT MIN(seq) {where}") == total - 10000 + 1
+    # Re-sending a dropped one stores it again only to drop it again.
+    code, doc, _, _ = d.checkin(srv, [d.report(comp, seq=1)])
+    assert code == 200 and db_count(srv, f"SELECT COUNT(*) {where}") == 10000
+
+
 def test_server_survives(srv, world):
     assert srv.proc.poll() is None
     assert srv.call("GET", "/v1/health")[0] == 200
