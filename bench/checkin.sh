@@ -44,6 +44,7 @@ PGBIN=/usr/lib/postgresql/15/bin
 fail() { echo "checkin: $*" >&2; exit 1; }
 for v in DEVICES CONNS DURATION CERTS RECONNECT THREADS NGINX_WORKERS; do
 	eval "x=\$$v"
+	[ "$v" = DURATION ] && v=SECONDS
 	case "$x" in ''|*[!0-9]*) fail "$v must be a number (got '$x')" ;; esac
 done
 [ "$CERTS" -ge 1 ] && [ "$CONNS" -ge 1 ] && [ "$DURATION" -ge 1 ] || fail "CERTS, CONNS and SECONDS must be at least 1"
