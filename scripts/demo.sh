@@ -286,6 +286,9 @@ demo_service() {
 	mkdir -p "$out"
 	export RAMPART_SOCKET="$svt/rampartd.sock"
 	export RAMPART_CONFIG="$sv/cli-config.json"
+	# The service is on loopback: past any proxy the environment names
+	# (curl and the CLI's libcurl read https_proxy).
+	export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 	vcg="rampart-demo-service-$$"
 	srvpid="" vpid=""
 	service_stop() {
