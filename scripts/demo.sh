@@ -8,7 +8,11 @@
 # runtime part is skipped, saying so. Last, as root, the samples on the
 # simulated board (demo_samples): rampart-sim, mosquitto, co2monitor with
 # its partner and blink, telemetry, an alarm LED, an install deferred while
-# the alarm is on, and refusals. Files are left under out/demo/.
+# the alarm is on, and refusals. Then, as root, the whole story with the
+# security service (demo_service): rampart-server on SQLite, a tenant and
+# a product, a device claimed into a device group that checks in over
+# mutual TLS, an app that crashes once, and its error report read from the
+# service. Files are left under out/demo/.
 set -eu
 BUILD=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,10 +27,22 @@ if [ -t 1 ]; then
 else
 	step() { printf '\n== %s\n' "$*"; }
 fi
-run() { printf '$ %s\n' "$*"; "$@"; }
+# Show a command as one would type it (arguments with spaces or quotes
+# in single quotes), then run it.
+show() {
+	_cmd="$"
+	for _a in "$@"; do
+		case $_a in
+		*[!A-Za-z0-9_./:=@%+,-]* | '') _a="'$(printf '%s' "$_a" | sed "s/'/'\\\\''/g")'" ;;
+		esac
+		_cmd="$_cmd $_a"
+	done
+	printf '%s\n' "$_cmd"
+}
+run() { show "$@"; "$@"; }
 # A command that must fail with "refused" (exit 1); the demo fails if not.
 refused() {
-	printf '$ %s\n' "$*"
+	show "$@"
 	set +e
 	"$@"
 	rc=$?
@@ -112,7 +128,7 @@ demo_samples() {
 			[ -d "$d" ] && rmdir "$d" 2>/dev/null || true
 		done
 	}
-	trap 'samples_stop; rm -rf "$srt"; cleanup' EXIT INT TERM
+	trap 'samples_stop; rm -rf "$srt"; cleanup' EXIT
 
 	step "S1. The simulated board (rampart-sim) and an MQTT broker on loopback"
 	echo "rampart-sim serves the board's devices as sockets: 16 GPIO lines, an"
@@ -242,8 +258,192 @@ JSON
 		exit 1
 	fi
 	rm -rf "$srt"
-	trap cleanup EXIT INT TERM
+	trap cleanup EXIT
 	echo "No processes or mounts left behind."
+}
+
+# ---- the whole story with the security service (root; called last) -----
+# rampart-server on a temporary SQLite database with its signer, an
+# operator (the CLI, logged in with a private config), and a device (a
+# third rampartd) that is claimed, checks in over mutual TLS, runs an app
+# that crashes once, and uploads the report, which the operator then reads
+# from the service. Everything it starts is stopped before it returns.
+demo_service() {
+	server=$BUILD/server/rampart-server
+	signer=$BUILD/signer/rampart-signer
+	if [ ! -x "$server" ] || [ ! -x "$signer" ] || [ ! -x "$BUILD/runtime/rampart-cloud" ] ||
+	   ! command -v openssl > /dev/null || ! command -v curl > /dev/null; then
+		step "C. The service: skipped (rampart-server, rampart-signer, rampart-cloud, openssl or curl is missing)"
+		return 0
+	fi
+	svt=$(mktemp -d /tmp/rampart-service-XXXXXX)
+	chmod 755 "$svt"
+	# The server's secrets (key, database, CA keys, owner token) and the
+	# CLI's config stay in a root-only directory, removed at the end.
+	sv=$svt/server
+	mkdir -m 700 "$sv"
+	out=$demo/service
+	mkdir -p "$out"
+	export RAMPART_SOCKET="$svt/rampartd.sock"
+	export RAMPART_CONFIG="$sv/cli-config.json"
+	# The service is on loopback: past any proxy the environment names
+	# (curl and the CLI's libcurl read https_proxy).
+	export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+	vcg="rampart-demo-service-$$"
+	srvpid="" vpid=""
+	service_stop() {
+		for p in $vpid $srvpid; do
+			if kill -0 "$p" 2>/dev/null; then
+				kill -TERM "$p"
+				wait "$p" 2>/dev/null || true
+			fi
+		done
+		vpid="" srvpid=""
+		for d in /sys/fs/cgroup/*/"$vcg" /sys/fs/cgroup/"$vcg"; do
+			[ -d "$d" ] && rmdir "$d" 2>/dev/null || true
+		done
+	}
+	trap 'service_stop; rm -rf "$svt"; cleanup' EXIT
+
+	step "C1. The security service: rampart-server on SQLite, on loopback"
+	echo "A server certificate for 127.0.0.1 (self-signed: the device and the CLI"
+	echo "are given it as their CA), the schema and the owner's first token."
+	run openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$sv/server.key" -out "$out/server.pem" -days 1 -subj /CN=localhost \
+		-addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null
+	run "$server" init --db "sqlite:$sv/rampart.db" --admin-token-out "$sv/owner.token"
+	run stat -c '%A %n' "$sv/owner.token"
+	echo "serve: TLS 1.3 only, port 0 (any free port, printed); --keys starts"
+	echo "rampart-signer, the process that holds the tenants' CA and targets keys."
+	printf '$ %s\n' "$server serve --db sqlite:$sv/rampart.db --cert $out/server.pem --key $sv/server.key --listen 127.0.0.1:0 --keys $sv/ca-keys --signer $signer --data $sv/data &"
+	"$server" serve --db "sqlite:$sv/rampart.db" --cert "$out/server.pem" \
+		--key "$sv/server.key" --listen 127.0.0.1:0 --keys "$sv/ca-keys" \
+		--signer "$signer" --data "$sv/data" > "$svt/server.out" 2> "$svt/server.log" &
+	srvpid=$!
+	i=0
+	while ! grep -q '^listening ' "$svt/server.out" 2>/dev/null && [ "$i" -lt 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	sport=$(sed -n 's/^listening \([0-9][0-9]*\)$/\1/p' "$svt/server.out")
+	if [ -z "$sport" ]; then
+		echo "demo: rampart-server did not start:" >&2
+		cat "$svt/server.log" >&2
+		exit 1
+	fi
+	url=https://127.0.0.1:$sport
+	i=0
+	while ! curl -sSf --cacert "$out/server.pem" "$url/v1/health" > /dev/null 2>&1 &&
+	      [ "$i" -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	run curl -sSf --cacert "$out/server.pem" "$url/v1/health"
+
+	step "C2. The operator: log in, create a tenant and a product"
+	echo "The CLI keeps the server, the token file's path and the CA in"
+	echo "\$RAMPART_CONFIG, here a temporary file so nothing of yours is touched."
+	run "$rampart" login --server "$url" --token-file "$sv/owner.token" --ca-cert "$out/server.pem"
+	run "$rampart" tenant create Contoso
+	tid=$("$rampart" tenant show Contoso --json |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+	run "$rampart" product create "CO2 Monitor" --description "the co2monitor sample's fleet"
+	echo "Every product gets Azure Sphere's five device groups:"
+	run "$rampart" device-group list --product "CO2 Monitor"
+
+	step "C3. A device: rampartd on a temporary state directory, pointed at the service"
+	cat > "$svt/rampartd.json" <<JSON
+{"restart_backoff": {"initial_ms": 120000, "max_ms": 120000, "reset_after_ms": 120000},
+ "stop_grace_ms": 2000, "cgroup_parent": "$vcg", "checkin_interval_s": 3600}
+JSON
+	printf '$ %s\n' "$rampartd --state-dir $svt/device --config $svt/rampartd.json --socket $RAMPART_SOCKET --foreground &"
+	"$rampartd" --state-dir "$svt/device" --config "$svt/rampartd.json" \
+		--socket "$RAMPART_SOCKET" --foreground > "$svt/rampartd.log" 2>&1 &
+	vpid=$!
+	i=0
+	while [ ! -S "$RAMPART_SOCKET" ] && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	did=$("$rampart" device show --json |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["device_id"])')
+	echo "The device id is the SHA-256 of its key's public half; the key never leaves it."
+	run "$rampart" device show
+	echo "Setup checks in at once: not claimed yet, the device waits and says its id"
+	echo "(the same as 'rampart device cloud status' shows from now on)."
+	run "$rampart" device cloud setup --url "$url" --ca "$out/server.pem" --tenant "$tid"
+
+	step "C4. The operator claims the device into CO2 Monitor / Field Test"
+	run "$rampart" device claim "$did" --product "CO2 Monitor" --device-group "Field Test"
+
+	step "C5. The device checks in: certificate, check-in over mutual TLS, signed targets"
+	run "$rampart" device check-for-updates
+
+	step "C6. An app that crashes once"
+	echo "A probe app that writes through a null pointer (SIGSEGV) as it starts;"
+	echo "rampartd records the crash and would restart it after a 2-minute back-off."
+	mkdir -p "$demo/service/crasher/bin"
+	cp "$probe" "$demo/service/crasher/bin/app"
+	cat > "$out/crasher.json" <<JSON
+{"SchemaVersion": 1, "Name": "crasher", "ComponentId": "63726173-6865-4200-8000-000000000003",
+ "EntryPoint": "/bin/app", "CmdArgs": ["crash"], "Capabilities": {},
+ "ApplicationType": "Default"}
+JSON
+	"$rampart" package pack "$out/crasher" --manifest "$out/crasher.json" \
+		--key "$demo/dev.key" -o "$out/crasher.rpk" > /dev/null
+	run "$rampart" device enable-development --trust-key "$demo/dev.pub"
+	run "$rampart" device sideload deploy "$out/crasher.rpk"
+	i=0
+	while ! "$rampart" device error-report --csv | grep -q AppCrash && [ "$i" -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if ! "$rampart" device error-report --csv | grep -q AppCrash; then
+		echo "demo: the crash was not recorded within 10 s" >&2
+		exit 1
+	fi
+	run "$rampart" device app list
+	run "$rampart" device error-report --csv
+
+	step "C7. The next check-in uploads the report"
+	run "$rampart" device check-for-updates
+
+	step "C8. The operator reads it from the service"
+	run "$rampart" error-report list --device "$did"
+	run "$rampart" error-report download --csv -o "$out/reports.csv"
+	run cat "$out/reports.csv"
+	if ! grep -q "^$did,Unplanned,Application,1,AppCrash: signal=11" "$out/reports.csv"; then
+		echo "demo: the service does not hold the crash report" >&2
+		exit 1
+	fi
+	echo "The service's record of the device: its group, last check-in, what it runs."
+	run "$rampart" device list
+	run "$rampart" device show "$did"
+
+	step "C9. Stop everything cleanly"
+	run "$rampart" device sideload delete --all
+	kill -TERM "$vpid"
+	drc=0
+	wait "$vpid" || drc=$?
+	kill -TERM "$srvpid"
+	src=0
+	wait "$srvpid" || src=$?
+	vpid="" srvpid=""
+	service_stop
+	if [ "$drc" -ne 0 ] || [ "$src" -ne 0 ]; then
+		echo "demo: rampartd exited with $drc, rampart-server with $src" >&2
+		cat "$svt/rampartd.log" "$svt/server.log" >&2
+		exit 1
+	fi
+	echo "rampartd, rampart-server and its signer stopped (SIGTERM, exit 0)."
+	left=$(pgrep -f "$svt" || true)
+	mounts=$(grep -c "$svt" /proc/mounts || true)
+	cgs=$(ls -d /sys/fs/cgroup/*/"$vcg" /sys/fs/cgroup/"$vcg" 2>/dev/null | wc -l)
+	if [ -n "$left" ] || [ "$mounts" -ne 0 ] || [ "$cgs" -ne 0 ]; then
+		echo "demo: left behind: processes '$left', $mounts mounts, $cgs cgroups" >&2
+		exit 1
+	fi
+	rm -rf "$svt"
+	unset RAMPART_CONFIG
+	trap cleanup EXIT
+	echo "No processes, mounts or cgroups left behind."
 }
 
 # ---- the device runtime (needs root) -----------------------------------
@@ -254,7 +454,9 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "rampartd runs every app in its own compartment (namespaces, cgroups,"
 	echo "mounts), which needs root. Run 'sudo make demo' to see it start apps,"
 	echo "refuse what their manifests do not grant, and report their exits."
-	printf '\nDemo complete (without the runtime part). Files are in %s/.\n' "$demo"
+	step "S. The samples on the simulated board: skipped (rampartd needs root)"
+	step "C. The service (server, claim, check-in, error reports): skipped (rampartd needs root)"
+	printf '\nDemo complete (without the runtime, samples and service parts). Files are in %s/.\n' "$demo"
 	exit 0
 fi
 if [ ! -x "$rampartd" ] || [ ! -x "$probe" ]; then
@@ -283,7 +485,10 @@ cleanup() {
 	stop_daemon
 	rm -rf "$rt"
 }
-trap cleanup EXIT INT TERM
+# Interrupted: exit, which runs the EXIT trap (the cleanup of the part
+# that is running).
+trap 'exit 130' INT TERM
+trap cleanup EXIT
 cat > "$rt/rampartd.json" <<JSON
 {"restart_backoff": {"initial_ms": 1000, "max_ms": 8000, "reset_after_ms": 60000},
  "stop_grace_ms": 2000, "cgroup_parent": "$cgparent"}
@@ -354,5 +559,6 @@ fi
 echo "No processes, mounts or cgroups left behind."
 
 demo_samples
+demo_service
 
 printf '\nDemo complete. Files are in %s/.\n' "$demo"
