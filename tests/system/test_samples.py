@@ -422,12 +422,16 @@ def test_co2monitor_settings_survive_a_restart(bench):
     time.sleep(3)
     assert bench.sim.gpio(ALARM_LED) == 0
     bench.co2(co2=1600)
+    bench.wait_log(CO2, "above the threshold of 1500 ppm: alarm on", timeout=20)
     bench.sim.wait_gpio(ALARM_LED, 1)
 
 
 def test_co2monitor_defers_an_update_while_the_alarm_is_on(bench):
     bench.co2(co2=2500)
     bench.sample("co2monitor", cmdargs=["--Threshold", "1000"], caps={"AllowedConnections": None})
+    # The line reads 1 before any app holds it: wait for the monitor's own
+    # word that the alarm is on (it registered for updates before that).
+    bench.wait_log(CO2, "above the threshold of 1000 ppm: alarm on", timeout=20)
     bench.sim.wait_gpio(ALARM_LED, 1, timeout=20)
     pkg = bench.sample("co2monitor", cmdargs=["--Threshold", "1000"],
                        caps={"AllowedConnections": None}, version="1.0.1", deploy=False)
