@@ -342,10 +342,48 @@ int rp_device_authenticate(struct rp_model *m, const uint8_t *der, size_t len,
 	if (rc)
 		goto out;
 	memcpy(d.id, id, sizeof(d.id));
+	memcpy(d.serial, sh, sizeof(d.serial));
 	*out = d;
 out:
 	rp_stmt_free(st);
 	rp_cert_free(leaf);
+	return rc;
+}
+
+int rp_device_reauthenticate(struct rp_model *m,
+			     const struct rp_device_principal *verified,
+			     int64_t verified_at, int64_t now,
+			     struct rp_device_principal *out,
+			     struct rp_err *e)
+{
+	struct rp_device_principal d = *verified;
+	struct rp_stmt *st = NULL;
+	const char *params[3] = { verified->serial, verified->id, verified->tenant };
+	int rc;
+
+	if (now < verified_at || now - verified_at >= RP_TENANT_CACHE_TTL)
+		return 1;
+	/* rp_cert_verify_device checked the whole chain at verified_at; the
+	 * leaf's own period is checked here at every request. */
+	if (now < d.not_before || now > d.not_after)
+		return refuse(e, "the certificate is not valid now");
+	rc = query(m, "SELECT d.revoked_at, c.revoked_at, COALESCE(d.product_id, ''),"
+		   " COALESCE(d.group_id, '') FROM device_certs c"
+		   " JOIN devices d ON d.id = c.device_id AND d.tenant_id = c.tenant_id"
+		   " WHERE c.serial = ? AND c.device_id = ? AND c.tenant_id = ?",
+		   params, 3, &st, e);
+	if (rc == 1)
+		rc = refuse(e, "the device or its certificate is no longer recorded");
+	else if (rc == 0 && rp_stmt_int(st, 0) != 0)
+		rc = refuse(e, "the device is revoked");
+	else if (rc == 0 && rp_stmt_int(st, 1) != 0)
+		rc = refuse(e, "the certificate is revoked");
+	if (rc == 0) {
+		snprintf(d.product, sizeof(d.product), "%s", rp_stmt_text(st, 2));
+		snprintf(d.group, sizeof(d.group), "%s", rp_stmt_text(st, 3));
+		*out = d;
+	}
+	rp_stmt_free(st);
 	return rc;
 }
 

@@ -60,6 +60,7 @@ struct rp_device_principal {
 	char product[RP_ID_LEN + 1];  /* "" when in none */
 	char group[RP_ID_LEN + 1];    /* "" when in none */
 	int64_t not_before, not_after; /* of the certificate presented */
+	char serial[RP_SERIAL_HEX];    /* its serial, hex */
 };
 
 /* Authenticate the client certificate der[0..len) (len 0: none presented)
@@ -72,6 +73,22 @@ struct rp_device_principal {
 int rp_device_authenticate(struct rp_model *m, const uint8_t *der, size_t len,
 			   int64_t now, struct rp_device_principal *out,
 			   struct rp_err *e) RP_WUR;
+
+/* Authenticate again a request on a TLS connection whose certificate
+ * rp_device_authenticate accepted at verified_at, giving verified (what it
+ * returned then): without parsing or verifying the certificate again, the
+ * certificate must still be valid at now, the device not revoked and
+ * still the same tenant's, and its serial recorded and not revoked (one
+ * indexed lookup). The product and group are read afresh into *out. 0,
+ * -EACCES (refused: reason in e), or 1 when the verification is older
+ * than RP_TENANT_CACHE_TTL: the caller verifies in full again, so a CA
+ * dropped from the tenant's set stops being trusted on a long-lived
+ * connection as soon as it would through the tenant cache. */
+int rp_device_reauthenticate(struct rp_model *m,
+			     const struct rp_device_principal *verified,
+			     int64_t verified_at, int64_t now,
+			     struct rp_device_principal *out,
+			     struct rp_err *e) RP_WUR;
 
 /* POST /v1/device/checkin with the decoded body r: record what the device
  * reports, store its new error reports (deduplicated on (device, seq);

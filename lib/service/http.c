@@ -295,22 +295,49 @@ static int authenticate(struct rp_http *h, struct evhttp_request *req,
 	return rp_model_authenticate(h->model, v + 7, who, e);
 }
 
+/* What a connection's certificate verified to, kept on the connection
+ * (rp_tls_conn_set): later requests on it skip parsing and verifying the
+ * certificate and only check expiry and revocation
+ * (rp_device_reauthenticate). */
+struct verified {
+	struct rp_device_principal dev;
+	int64_t at;
+};
+
 /* The device behind the connection's client certificate. On failure the
  * reason goes to the log only; the client learns nothing but 401. */
 static int authenticate_device(struct rp_http *h, struct evhttp_request *req,
 			       struct rp_device_principal *dev, struct rp_err *e)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	struct verified *v = bev ? rp_tls_conn_get(h->tls, bev) : NULL;
+	int64_t now = (int64_t)time(NULL);
 	struct rp_buf der;
 	int rc;
 
-	rc = rp_tls_peer_cert(conn ? evhttp_connection_get_bufferevent(conn) : NULL,
-			      &der, e);
+	if (v) {
+		rc = rp_device_reauthenticate(h->model, &v->dev, v->at, now, dev, e);
+		if (rc <= 0)
+			return rc;
+	}
+	rc = rp_tls_peer_cert(bev, &der, e);
 	if (rc < 0)
 		return rc;
 	rc = rp_device_authenticate(h->model, rc == 0 ? der.data : NULL,
-				    rc == 0 ? der.len : 0, (int64_t)time(NULL), dev, e);
+				    rc == 0 ? der.len : 0, now, dev, e);
 	rp_buf_free(&der);
+	if (rc == 0 && bev) {
+		/* Remember it; when that fails, the next request verifies
+		 * again, which is only slower. */
+		v = malloc(sizeof(*v));
+		if (v) {
+			v->dev = *dev;
+			v->at = now;
+			if (rp_tls_conn_set(h->tls, bev, v, free))
+				free(v);
+		}
+	}
 	return rc;
 }
 

@@ -609,6 +609,78 @@ def test_revoked_device_refused(srv, world, tmp_path):
     refused(srv, d.cert, d.key, "revoked")
 
 
+class KeptAlive:
+    """One kept-alive mutual-TLS connection of a device, reused request after
+    request (the server verifies its certificate once per connection)."""
+
+    def __init__(self, srv, d):
+        ctx = ssl.create_default_context(cafile=str(srv.cert))
+        ctx.load_cert_chain(str(d.cert), str(d.key))
+        self.conn = http.client.HTTPSConnection("127.0.0.1", srv.port, context=ctx,
+                                                timeout=30)
+        self.sock = None
+
+    def checkin(self):
+        self.conn.request("POST", "/v1/device/checkin", body=json.dumps(good_body()),
+                          headers={"Content-Type": "application/json"})
+        resp = self.conn.getresponse()
+        doc = json.loads(resp.read())
+        # Still the same TCP connection: the server's cache is what answers.
+        assert self.sock is None or self.conn.sock is self.sock
+        self.sock = self.conn.sock
+        return resp.status, doc
+
+    def close(self):
+        self.conn.close()
+
+
+def test_kept_alive_connection_sees_revocation(srv, world, tmp_path):
+    """The verified certificate is cached on its connection, revocation is
+    not: revoking the device, or only its certificate's serial, refuses the
+    very next request on the same connection."""
+    a = world["a"]
+    d1 = Enrolled(srv, a, tmp_path, group=a["group"])
+    d2 = Enrolled(srv, a, tmp_path, group=a["group"])
+    c1, c2 = KeptAlive(srv, d1), KeptAlive(srv, d2)
+    for c in (c1, c2):
+        for _ in range(3):
+            code, doc = c.checkin()
+            assert code == 200, doc
+    before = len(srv.log())
+    code, doc = srv.call("POST", f"/v1/tenants/{a['id']}/devices/{d1.id}/revoke",
+                         a["Contributor"], {})
+    assert code == 200, doc
+    code, doc = c1.checkin()
+    assert code == 401 and is_error(doc, "unauthenticated"), doc
+    assert "revoked" in srv.log()[before:]
+    db_exec(srv, f"UPDATE device_certs SET revoked_at = 1 WHERE device_id = '{d2.id}'")
+    code, doc = c2.checkin()
+    assert code == 401 and is_error(doc, "unauthenticated"), doc
+    assert "the certificate is revoked" in srv.log()[before:]
+    c1.close()
+    c2.close()
+
+
+def test_kept_alive_connection_sees_group_change(srv, world, tmp_path):
+    """The device's group is read at every request, not cached with its
+    certificate."""
+    a = world["a"]
+    d = Enrolled(srv, a, tmp_path)
+    c = KeptAlive(srv, d)
+    code, doc = c.checkin()
+    assert code == 200, doc
+    assert decode_targets(doc["targets"])[0]["device_group"] == ZERO
+    code, moved = srv.call("PUT", f"/v1/tenants/{a['id']}/devices/{d.id}/device-group",
+                           a["Contributor"], {"device_group": a["group"]})
+    assert code == 200, moved
+    code, doc = c.checkin()
+    assert code == 200, doc
+    payload = decode_targets(doc["targets"])[0]
+    assert payload["device_group"] == a["group"]
+    assert [i["image_id"] for i in payload["images"]] == [a["image"]["id"]]
+    c.close()
+
+
 def test_device_cannot_reach_other_tenant(srv, world, tmp_path):
     a, b = world["a"], world["b"]
     d = a["device"]
