@@ -29,6 +29,7 @@
 
 #define RP_CHECKIN_INTERVAL_DEFAULT 3600LL       /* next_checkin_s */
 #define RP_TARGETS_LIFETIME_DEFAULT (7 * 86400LL) /* expires - issued_at */
+#define RP_CHECKIN_RESOLUTION 60    /* s: last_checkin is rewritten when older */
 #define RP_TENANT_CACHE_TTL 60      /* s a tenant's CA set is trusted from cache */
 #define RP_TENANT_CACHE_RETRY 5     /* s: a refusal older than this refetches */
 #define RP_TENANT_CACHE_MAX 256     /* tenants cached; the least recent goes */
@@ -93,9 +94,14 @@ int rp_device_reauthenticate(struct rp_model *m,
 /* POST /v1/device/checkin with the decoded body r: record what the device
  * reports, store its new error reports (deduplicated on (device, seq);
  * at most RP_REPORTS_PER_DEVICE kept), and answer with a targets document
- * for the device (its group's current deployment), numbered by the
- * group's counter and signed by the tenant's targets key in
- * rampart-signer. */
+ * for the device (its group's current deployment). That is the document
+ * last issued to the device, the same bytes, while its group and the
+ * group's deployment are unchanged and it is younger than the model's
+ * targets_reissue (default half its lifetime); otherwise a new one,
+ * numbered by the group's counter and signed by the tenant's targets key
+ * in rampart-signer. A check-in that changes nothing the device reported
+ * and carries no reports writes nothing unless last_checkin is
+ * RP_CHECKIN_RESOLUTION old. */
 int rp_device_checkin(struct rp_model *m, const struct rp_device_principal *d,
 		      const struct rp_api_checkin_req *r, json_t **out,
 		      struct rp_err *e) RP_WUR;

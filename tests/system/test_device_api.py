@@ -243,11 +243,14 @@ def test_checkin_gets_signed_targets(srv, world, tmp_path):
     bad = bytearray(region)
     bad[-3] ^= 1
     assert not openssl_verify_ed25519(tmp_path, key["pem"], bytes(bad), sig)
-    # Re-sent reports are stored once; versions strictly increase.
+    # Re-sent reports are stored once; with nothing changed the device gets
+    # the very same document again (it treats the same bytes as nothing
+    # to do), not a new version.
     code, again, _, _ = d.checkin(srv, reports, installed, targets_version=payload["version"])
     assert code == 200, again
     assert again["reports_accepted"] == 0 and again["reports_acked_seq"] == 2
-    assert again["targets_version"] > doc["targets_version"]
+    assert again["targets"] == doc["targets"]
+    assert again["targets_version"] == doc["targets_version"]
     # The device object shows what it reported.
     code, shown = srv.call("GET", f"/v1/tenants/{a['id']}/devices/{d.id}", a["Reader"])
     assert code == 200
@@ -276,7 +279,7 @@ def test_device_without_group_gets_empty_targets(srv, world, tmp_path):
     assert payload["device_group"] == ZERO and payload["product"] == ZERO
     assert payload["images"] == [] and payload["device"] == d.id
     code, doc2, _, _ = d.checkin(srv)
-    assert doc2["targets_version"] > doc["targets_version"]
+    assert doc2["targets"] == doc["targets"]
     # Moved into the group (Contributor), it gets the group's deployment.
     code, moved = srv.call("PUT", f"/v1/tenants/{a['id']}/devices/{d.id}/device-group",
                            a["Contributor"], {"device_group": a["group"],
@@ -679,6 +682,36 @@ def test_kept_alive_connection_sees_group_change(srv, world, tmp_path):
     assert payload["device_group"] == a["group"]
     assert [i["image_id"] for i in payload["images"]] == [a["image"]["id"]]
     c.close()
+
+
+def test_new_document_when_deployment_changes_or_document_ages(srv, world, tmp_path):
+    """A re-served document is replaced by a new, higher version as soon as
+    the group gets a new deployment, or once it is half its lifetime old."""
+    a = world["a"]
+    d = Enrolled(srv, a, tmp_path, group=a["group"])
+    code, first, _, _ = d.checkin(srv)
+    assert code == 200, first
+    assert d.checkin(srv)[1]["targets"] == first["targets"]
+    # A new deployment of the group (the same image again, version + 1).
+    code, dep = srv.call("POST", f"/v1/tenants/{a['id']}/products/{a['product']}/"
+                         f"device-groups/{a['group']}/deployments", a["Contributor"],
+                         {"images": [a["image"]["id"]]})
+    assert code == 201, dep
+    code, second, _, _ = d.checkin(srv)
+    assert code == 200 and second["targets"] != first["targets"]
+    assert second["targets_version"] > first["targets_version"]
+    p1, p2 = decode_targets(first["targets"])[0], decode_targets(second["targets"])[0]
+    assert p2["images"] == p1["images"] and p2["issued_at"] >= p1["issued_at"]
+    assert d.checkin(srv)[1]["targets"] == second["targets"]
+    # Aged past half the lifetime (86400 s here): a new one.
+    db_exec(srv, "UPDATE device_targets SET issued_at = issued_at - 43200"
+            f" WHERE device_id = '{d.id}'")
+    code, third, _, _ = d.checkin(srv)
+    assert code == 200 and third["targets_version"] > second["targets_version"]
+    assert decode_targets(third["targets"])[0]["issued_at"] >= p2["issued_at"]
+    # Another device of the group got its own document, never this one.
+    other = a["device"].checkin(srv)[1]
+    assert decode_targets(other["targets"])[0]["device"] == a["device"].id
 
 
 def test_device_cannot_reach_other_tenant(srv, world, tmp_path):
