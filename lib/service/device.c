@@ -534,7 +534,7 @@ static int record(struct rp_model *m, const struct rp_device_principal *d,
 	*acked = b->acked;
 	if (!inst)
 		return rp_err_set(e, RP_ENOMEM, "out of memory");
-	if (0 && r->nreports == 0 && strcmp(b->runtime, r->runtime_version) == 0 &&
+	if (r->nreports == 0 && strcmp(b->runtime, r->runtime_version) == 0 &&
 	    b->targets_version >= 0 && (uint64_t)b->targets_version == r->targets_version &&
 	    strcmp(b->installed, inst) == 0 && now >= b->last_checkin &&
 	    now - b->last_checkin < RP_CHECKIN_RESOLUTION) {

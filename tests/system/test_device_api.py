@@ -714,6 +714,39 @@ def test_new_document_when_deployment_changes_or_document_ages(srv, world, tmp_p
     assert decode_targets(other["targets"])[0]["device"] == a["device"].id
 
 
+def test_quiet_checkin_writes_nothing(srv, world, tmp_path):
+    """A check-in that reports nothing new does not write: last_checkin has
+    a one-minute resolution. A change, or a report, is written at once."""
+    a = world["a"]
+    d = Enrolled(srv, a, tmp_path, group=a["group"])
+    assert d.checkin(srv)[0] == 200
+    where = f"FROM devices WHERE id = '{d.id}'"
+    now = int(time.time())
+    assert abs(db_count(srv, f"SELECT last_checkin {where}") - now) < 60
+    db_exec(srv, f"UPDATE devices SET last_checkin = {now - 30} WHERE id = '{d.id}'")
+    assert d.checkin(srv)[0] == 200
+    assert db_count(srv, f"SELECT last_checkin {where}") == now - 30
+    db_exec(srv, f"UPDATE devices SET last_checkin = {now - 61} WHERE id = '{d.id}'")
+    assert d.checkin(srv)[0] == 200
+    assert db_count(srv, f"SELECT last_checkin {where}") >= now
+    # A new runtime version is written within the minute.
+    db_exec(srv, f"UPDATE devices SET last_checkin = {now - 30} WHERE id = '{d.id}'")
+    code, doc, _, _ = d.checkin(srv, runtime_version="0.5.1")
+    assert code == 200, doc
+    assert db_count(srv, f"SELECT last_checkin {where}") >= now
+    code, shown = srv.call("GET", f"/v1/tenants/{a['id']}/devices/{d.id}", a["Reader"])
+    assert shown["runtime_version"] == "0.5.1"
+    # So is a report, and the answer acknowledges it.
+    db_exec(srv, f"UPDATE devices SET last_checkin = {now - 30} WHERE id = '{d.id}'")
+    comp = a["image"]["component_id"]
+    code, doc, _, _ = d.checkin(srv, [d.report(comp)], runtime_version="0.5.1")
+    assert code == 200 and doc["reports_accepted"] == 1 and doc["reports_acked_seq"] == 1
+    assert db_count(srv, f"SELECT COUNT(*) FROM error_reports WHERE device_id = '{d.id}'") == 1
+    # A quiet one still answers with the acknowledged seq.
+    code, doc, _, _ = d.checkin(srv, runtime_version="0.5.1")
+    assert code == 200 and doc["reports_accepted"] == 0 and doc["reports_acked_seq"] == 1
+
+
 def test_device_cannot_reach_other_tenant(srv, world, tmp_path):
     a, b = world["a"], world["b"]
     d = a["device"]
