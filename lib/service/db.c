@@ -95,7 +95,7 @@ const char *rp_db_kind(const struct rp_db *db)
 
 int rp_db_begin(struct rp_db *db, struct rp_err *e)
 {
-	return db->ops->script(db->conn, "BEGIN", e);
+	return db->ops->script(db->conn, db->ops->begin, e);
 }
 
 int rp_db_commit(struct rp_db *db, struct rp_err *e)

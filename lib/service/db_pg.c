@@ -272,6 +272,7 @@ static void pg_finalize(void *p)
 
 const struct db_ops rp_db_pg_ops = {
 	.kind = "postgresql",
+	.begin = "BEGIN",
 	.open = pg_open,
 	.close = pg_close,
 	.script = pg_script,

@@ -7,6 +7,8 @@
 
 struct db_ops {
 	const char *kind;
+	/* What opens a transaction that will write. */
+	const char *begin;
 	int (*open)(const char *target, void **conn, struct rp_err *e);
 	void (*close)(void *conn);
 	/* Run constant SQL text that may hold several statements, no rows. */

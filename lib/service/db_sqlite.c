@@ -129,6 +129,11 @@ static void lite_finalize(void *st)
 
 const struct db_ops rp_db_sqlite_ops = {
 	.kind = "sqlite",
+	/* Take the write lock at once (waiting up to busy_timeout): a
+	 * deferred transaction that reads first and then writes fails with
+	 * SQLITE_BUSY, without waiting, when another connection (another
+	 * worker) committed in between. */
+	.begin = "BEGIN IMMEDIATE",
 	.open = lite_open,
 	.close = lite_close,
 	.script = lite_script,

@@ -247,12 +247,15 @@ static int verify_chain(struct rp_model *m, const char *tenant,
 		rc = load_cas(m, t, now, pass == 1, e);
 		if (rc)
 			break;
-		if (t->ncas == 0) {
+		if (t->ncas == 0)
 			rc = refuse(e, "the tenant has no CA");
-			break;
-		}
-		rc = rp_cert_verify_device(leaf, t->cas, t->ncas, NULL, 0, now, id, e);
-		if (rc != RP_EUNTRUSTED || !m->cache || now - t->cas_at < RP_TENANT_CACHE_RETRY)
+		else
+			rc = rp_cert_verify_device(leaf, t->cas, t->ncas, NULL, 0, now, id, e);
+		/* A cached "no CA" is retried like a refusal: with several
+		 * workers, the CA may have been made by another one, whose
+		 * rp_tenant_cache_forget does not reach this cache. */
+		if ((rc != RP_EUNTRUSTED && t->ncas != 0) || !m->cache ||
+		    now - t->cas_at < RP_TENANT_CACHE_RETRY)
 			break;
 	}
 	put(m, t);

@@ -41,14 +41,15 @@ CSV_HEADER = "Device ID,Event Type,Event Class,Event Count,Description,Start Tim
 class DevServer(ImgServer):
     """rampart-server with its signer, a data directory and device options."""
 
-    def __init__(self, url, tmp):  # pylint: disable=super-init-not-called
+    def __init__(self, url, tmp, workers=1):  # pylint: disable=super-init-not-called
         self.keys = tmp / "ca-keys"
         self.seen = []
         self.data = tmp / "data"
+        self.workers = workers
         Server.__init__(self, url, tmp, extra=(
             "--keys", str(self.keys), "--signer", SIGNER, "--data", str(self.data),
             "--max-image-mb", "2", "--checkin-interval", "600",
-            "--targets-lifetime", "86400"))
+            "--targets-lifetime", "86400", "--workers", str(workers)))
 
     def log(self):
         return (self.tmp / "server.log").read_text()
@@ -78,14 +79,23 @@ class DevServer(ImgServer):
         return resp.status, doc, text, resp
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+# Each backend with one event loop and with three (serve --workers 3:
+# several threads, each with its own database connection, sharing the
+# listener and the signer).
+@pytest.fixture(scope="module", params=["sqlite", "postgresql", "sqlite-3", "postgresql-3"])
 def srv(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dev-" + request.param)
-    if request.param == "sqlite":
+    kind, _, workers = request.param.partition("-")
+    if kind == "sqlite":
         url = f"sqlite:{tmp / 'rampart.db'}"
     else:
         url = request.getfixturevalue("postgres")
-    s = DevServer(url, tmp)
+        if workers:
+            # A database of its own on the module's PostgreSQL.
+            subprocess.run(["psql", url, "-q", "-c", f"CREATE DATABASE rp_w{workers}"],
+                           check=True, capture_output=True)
+            url = url.rsplit("/", 1)[0] + f"/rp_w{workers}"
+    s = DevServer(url, tmp, workers=int(workers or 1))
     yield s
     s.stop()
 
@@ -745,6 +755,52 @@ def test_quiet_checkin_writes_nothing(srv, world, tmp_path):
     # A quiet one still answers with the acknowledged seq.
     code, doc, _, _ = d.checkin(srv, runtime_version="0.5.1")
     assert code == 200 and doc["reports_accepted"] == 0 and doc["reports_acked_seq"] == 1
+
+
+def test_concurrent_checkins(srv, world, tmp_path):
+    """Devices checking in at once, each on its own kept-alive connection
+    (on the multi-worker servers, on several threads and database
+    connections at once): every report stored exactly once, every answer
+    right, every new document signed."""
+    import threading
+    a = world["a"]
+    comp = a["image"]["component_id"]
+    devs = [Enrolled(srv, a, tmp_path, group=a["group"] if i % 2 else None)
+            for i in range(8)]
+    rounds = 12
+    errors = []
+
+    def one(d):
+        try:
+            c = KeptAlive(srv, d)
+            for n in range(1, rounds + 1):
+                body = good_body()
+                body["error_reports"] = [d.report(comp, seq=n)]
+                c.conn.request("POST", "/v1/device/checkin", body=json.dumps(body),
+                               headers={"Content-Type": "application/json"})
+                resp = c.conn.getresponse()
+                doc = json.loads(resp.read())
+                if resp.status != 200 or doc["reports_acked_seq"] != n or \
+                        doc["reports_accepted"] != 1:
+                    errors.append((d.id, n, resp.status, doc))
+                    return
+                payload = decode_targets(doc["targets"])[0]
+                if payload["device"] != d.id:
+                    errors.append((d.id, n, "foreign document"))
+            c.close()
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            errors.append((d.id, repr(exc)))
+
+    threads = [threading.Thread(target=one, args=(d,)) for d in devs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors[:3]
+    for d in devs:
+        n = db_count(srv, f"SELECT COUNT(*) FROM error_reports WHERE device_id = '{d.id}'")
+        assert n == rounds
+    assert srv.proc.poll() is None
 
 
 def test_device_cannot_reach_other_tenant(srv, world, tmp_path):
