@@ -25,7 +25,8 @@
 # exit. Environment: BUILD (default build), DEVICES (100000), CONNS (64),
 # SECONDS (10, per target), CERTS (distinct device certificates, 1000),
 # RECONNECT (requests per connection, 50), THREADS (load generator
-# threads, 1), NGINX_WORKERS (default: the number of cores), PG_OPTS
+# threads, 1), NGINX_WORKERS (default: the number of cores), WORKERS
+# (rampart-server's event loops, serve --workers; default NGINX_WORKERS), PG_OPTS
 # (extra postgres options, e.g. "-c fsync=off"; default none: durable like
 # SQLite's synchronous=FULL), PERF_OUT (a directory: profile
 # rampart-server during its runs with perf, reports left there).
@@ -38,11 +39,12 @@ CERTS=${CERTS:-1000}
 RECONNECT=${RECONNECT:-50}
 THREADS=${THREADS:-1}
 NGINX_WORKERS=${NGINX_WORKERS:-$(nproc)}
+WORKERS=${WORKERS:-$NGINX_WORKERS}
 PG_OPTS=${PG_OPTS:-}
 PGBIN=/usr/lib/postgresql/15/bin
 
 fail() { echo "checkin: $*" >&2; exit 1; }
-for v in DEVICES CONNS DURATION CERTS RECONNECT THREADS NGINX_WORKERS; do
+for v in DEVICES CONNS DURATION CERTS RECONNECT THREADS NGINX_WORKERS WORKERS; do
 	eval "x=\$$v"
 	[ "$v" = DURATION ] && v=SECONDS
 	case "$x" in ''|*[!0-9]*) fail "$v must be a number (got '$x')" ;; esac
@@ -105,7 +107,7 @@ start_server() {
 		{ cat "$dir/init.log" >&2; fail "$1: rampart-server init failed"; }
 	"$server" serve --db "$2" --cert "$work/server.crt" --key "$work/server.key" \
 		--listen 127.0.0.1:0 --keys "$dir/ca-keys" --signer "$signer" \
-		--data "$dir/data" > "$dir/serve.out" 2> "$dir/server.log" &
+		--data "$dir/data" --workers "$WORKERS" > "$dir/serve.out" 2> "$dir/server.log" &
 	pid=$!
 	i=0
 	while ! grep -q '^listening ' "$dir/serve.out" 2>/dev/null; do

@@ -33,6 +33,7 @@ static void usage(FILE *f)
 		"        [--keys DIR [--signer PATH] [--cert-validity SECONDS]]\n"
 		"        [--data DIR [--max-image-mb N]]\n"
 		"        [--checkin-interval SECONDS] [--targets-lifetime SECONDS]\n"
+		"        [--targets-reissue SECONDS] [--workers N]\n"
 		"        answer the HTTPS API (TLS 1.3 only; default 127.0.0.1:8443);\n"
 		"        with --keys, spawn rampart-signer (default: next to this program)\n"
 		"        on the tenants' CA key directory DIR for device certificates\n"
@@ -40,7 +41,12 @@ static void usage(FILE *f)
 		"        with --data, store uploaded images under DIR/images (uploads of\n"
 		"        at most N MiB, default 64; production signing needs --keys);\n"
 		"        devices are told to check in every 3600 s and get targets\n"
-		"        documents valid 604800 s by default\n"
+		"        documents valid 604800 s by default; a device's last document is\n"
+		"        served again while its group and deployment are unchanged and it\n"
+		"        is younger than --targets-reissue (default: half the lifetime; 0:\n"
+		"        a new document at every check-in); --workers N serves from N\n"
+		"        event loops on N threads, each with its own database connection\n"
+		"        (default 1)\n"
 		"  routes\n"
 		"        print the API's routes, one 'METHOD PATH' a line\n\n"
 		"URL: sqlite:PATH or PATH (SQLite), or postgresql://... (libpq).\n");
@@ -142,6 +148,8 @@ static int cmd_serve(int argc, char **argv)
 		{ "max-image-mb", required_argument, NULL, 'M' },
 		{ "checkin-interval", required_argument, NULL, 'I' },
 		{ "targets-lifetime", required_argument, NULL, 'T' },
+		{ "targets-reissue", required_argument, NULL, 'R' },
+		{ "workers", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -151,6 +159,9 @@ static int cmd_serve(int argc, char **argv)
 	uint64_t validity = RP_CERT_VALIDITY_DEFAULT;
 	uint64_t interval = RP_CHECKIN_INTERVAL_DEFAULT, lifetime = RP_TARGETS_LIFETIME_DEFAULT;
 	uint64_t image_mb = RP_IMAGE_MAX_DEFAULT / (1024 * 1024);
+	uint64_t reissue = 0, workers = 1;
+	int reissue_set = 0;
+	struct rp_http_workers *more = NULL;
 	const char *data = NULL;
 	struct rp_model m = { NULL };
 	struct rp_tls *tls = NULL;
@@ -195,6 +206,20 @@ static int cmd_serve(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'R':
+			if (rp_parse_u64z(optarg, 183 * 86400, &reissue)) {
+				fprintf(stderr, "rampart-server: --targets-reissue: 0 to %d seconds\n",
+					183 * 86400);
+				return 2;
+			}
+			reissue_set = 1;
+			break;
+		case 'W':
+			if (rp_parse_u64z(optarg, 64, &workers) || workers < 1) {
+				fprintf(stderr, "rampart-server: --workers: 1 to 64\n");
+				return 2;
+			}
+			break;
 		case 'M':
 			if (rp_parse_u64z(optarg, RP_IMAGE_MAX_LIMIT / (1024 * 1024), &image_mb) ||
 			    image_mb < 1) {
@@ -215,7 +240,15 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "rampart-server: --targets-lifetime must exceed --checkin-interval\n");
 		return 2;
 	}
+	/* A re-served document must stay far from expiry for a device that
+	 * checks in at its interval. */
+	if (reissue_set && reissue > lifetime / 2) {
+		fprintf(stderr, "rampart-server: --targets-reissue must be at most half of"
+			" --targets-lifetime\n");
+		return 2;
+	}
 	signal(SIGPIPE, SIG_IGN);
+	m.targets_reissue = !reissue_set ? 0 : reissue == 0 ? -1 : (int64_t)reissue;
 	m.cert_validity = (int64_t)validity;
 	m.checkin_interval = (int64_t)interval;
 	m.targets_lifetime = (int64_t)lifetime;
@@ -258,15 +291,20 @@ static int cmd_serve(int argc, char **argv)
 		ret = fail(&e);
 		goto out;
 	}
+	if (rp_http_workers_start(http, (size_t)(workers - 1), url, &more, &e)) {
+		ret = fail(&e);
+		goto out;
+	}
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	if (!sigint || !sigterm || event_add(sigint, NULL) || event_add(sigterm, NULL)) {
 		fprintf(stderr, "rampart-server: signal setup failed\n");
 		goto out;
 	}
-	fprintf(stderr, "rampart-server: schema version %d (%s); %s; listening on port %u\n",
-		v, rp_db_kind(m.db), m.signer ? "certificate authority on" :
-		"no certificate authority (no --keys)", port);
+	fprintf(stderr, "rampart-server: schema version %d (%s); %s; %llu worker(s);"
+		" listening on port %u\n", v, rp_db_kind(m.db),
+		m.signer ? "certificate authority on" : "no certificate authority (no --keys)",
+		(unsigned long long)workers, port);
 	printf("listening %u\n", port);
 	fflush(stdout);
 	if (event_base_dispatch(base) < 0) {
@@ -280,6 +318,7 @@ out:
 		event_free(sigint);
 	if (sigterm)
 		event_free(sigterm);
+	rp_http_workers_stop(more);
 	rp_http_free(http);
 	if (base)
 		event_base_free(base);

@@ -28,6 +28,7 @@ int rp_signer_client_fd(int fd, pid_t pid, struct rp_signer_client **out,
 	}
 	c->fd = fd;
 	c->pid = pid;
+	pthread_mutex_init(&c->lock, NULL);
 	*out = c;
 	return 0;
 }
@@ -117,11 +118,12 @@ void rp_signer_close(struct rp_signer_client *c)
 		while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
-int rp_signer_raw(struct rp_signer_client *c, const void *req, size_t len,
-		  struct rp_buf *resp, struct rp_err *e)
+static int raw(struct rp_signer_client *c, const void *req, size_t len,
+	       struct rp_buf *resp, struct rp_err *e)
 {
 	struct pollfd p = { .fd = c->fd, .events = POLLIN };
 	uint8_t *buf = NULL;
@@ -162,6 +164,17 @@ int rp_signer_raw(struct rp_signer_client *c, const void *req, size_t len,
 	free(buf);
 	if (rc)
 		rp_buf_free(resp);
+	return rc;
+}
+
+int rp_signer_raw(struct rp_signer_client *c, const void *req, size_t len,
+		  struct rp_buf *resp, struct rp_err *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	rc = raw(c, req, len, resp, e);
+	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
 

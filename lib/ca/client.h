@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #include "base/buf.h"
@@ -25,6 +26,10 @@
 struct rp_signer_client {
 	int fd;      /* our end of the SOCK_SEQPACKET pair */
 	pid_t pid;   /* the signer */
+	/* One request in flight: the server's event-loop threads share one
+	 * signer (rampart-server serve --workers), and a reply must go to
+	 * the thread that asked. */
+	pthread_mutex_t lock;
 };
 
 /* Start `binary --keydir keydir --fd 3` with its end of a new socketpair

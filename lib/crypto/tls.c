@@ -10,7 +10,39 @@
 
 struct rp_tls {
 	SSL_CTX *ctx;
+	int slot_idx; /* SSL ex_data index of struct slot; -1: none */
 };
+
+/* What rp_tls_conn_set keeps on an SSL: the service's pointer and the
+ * peer certificate it belongs to (a reference is held, so the address
+ * cannot be reused by another certificate while the slot lives). */
+struct slot {
+	X509 *peer;
+	void *data;
+	void (*free_fn)(void *);
+};
+
+static void slot_free(struct slot *s)
+{
+	if (!s)
+		return;
+	if (s->free_fn)
+		s->free_fn(s->data);
+	X509_free(s->peer);
+	free(s);
+}
+
+/* OpenSSL's ex_data destructor: runs when the SSL is freed. */
+static void slot_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+			 long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	slot_free(ptr);
+}
 
 static int ossl_fail(struct rp_err *e, const char *what, const char *path)
 {
@@ -41,6 +73,11 @@ int rp_tls_server_new(const char *cert, const char *key, struct rp_tls **out,
 
 	if (!t)
 		return rp_err_set(e, RP_ENOMEM, "tls: out of memory");
+	t->slot_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, slot_free_cb);
+	if (t->slot_idx < 0) {
+		rc = ossl_fail(e, "ex_data index", NULL);
+		goto out;
+	}
 	t->ctx = SSL_CTX_new(TLS_server_method());
 	if (!t->ctx) {
 		rc = ossl_fail(e, "context", NULL);
@@ -86,6 +123,9 @@ void rp_tls_free(struct rp_tls *t)
 	if (!t)
 		return;
 	SSL_CTX_free(t->ctx);
+	/* After every connection (and its slot) is gone: rp_http_free first. */
+	if (t->slot_idx >= 0)
+		CRYPTO_free_ex_index(CRYPTO_EX_INDEX_SSL, t->slot_idx);
 	free(t);
 }
 
@@ -128,4 +168,46 @@ int rp_tls_peer_cert(struct bufferevent *bev, struct rp_buf *der, struct rp_err 
 		return rp_err_set(e, rc, "tls: client certificate of %d bytes", n);
 	}
 	return 0;
+}
+
+int rp_tls_conn_set(struct rp_tls *t, struct bufferevent *bev, void *data,
+		    void (*free_fn)(void *))
+{
+	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+	X509 *peer = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+	struct slot *s, *old;
+
+	if (!peer || t->slot_idx < 0)
+		return RP_EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return RP_ENOMEM;
+	if (X509_up_ref(peer) != 1) {
+		free(s);
+		return RP_ECRYPTO;
+	}
+	s->peer = peer;
+	old = SSL_get_ex_data(ssl, t->slot_idx);
+	if (SSL_set_ex_data(ssl, t->slot_idx, s) != 1) {
+		X509_free(peer);
+		free(s);
+		ERR_clear_error();
+		return RP_ENOMEM;
+	}
+	/* Only now does the slot own data: a failure above left it the
+	 * caller's. */
+	s->data = data;
+	s->free_fn = free_fn;
+	slot_free(old);
+	return 0;
+}
+
+void *rp_tls_conn_get(struct rp_tls *t, struct bufferevent *bev)
+{
+	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+	struct slot *s = ssl && t->slot_idx >= 0 ? SSL_get_ex_data(ssl, t->slot_idx) : NULL;
+
+	if (!s || SSL_get0_peer_certificate(ssl) != s->peer)
+		return NULL;
+	return s->data;
 }

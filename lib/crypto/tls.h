@@ -36,4 +36,18 @@ struct bufferevent *rp_tls_bufferevent(struct rp_tls *t, struct event_base *base
 int rp_tls_peer_cert(struct bufferevent *bev, struct rp_buf *der,
 		     struct rp_err *e) RP_WUR;
 
+/* One pointer of the service's kept on bev's TLS connection (a
+ * bufferevent made by rp_tls_bufferevent), released with free_fn(data)
+ * when the connection is freed or the pointer replaced. It is bound to
+ * the client certificate the connection presents when it is set:
+ * rp_tls_conn_get answers NULL once the connection's peer certificate is
+ * another object. The listener is TLS 1.3 only, which has no
+ * renegotiation, and post-handshake authentication is not enabled, so a
+ * connection's certificate cannot change today; the binding keeps a cached
+ * verification honest if either ever is. rp_tls_conn_set: 0, or an error
+ * (no certificate presented, out of memory) with data still the caller's. */
+int rp_tls_conn_set(struct rp_tls *t, struct bufferevent *bev, void *data,
+		    void (*free_fn)(void *)) RP_WUR;
+void *rp_tls_conn_get(struct rp_tls *t, struct bufferevent *bev);
+
 #endif

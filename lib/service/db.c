@@ -8,15 +8,37 @@
 #include "service/db.h"
 #include "service/db_priv.h"
 
+/* One kept statement: prepared once per connection, lent to one rp_stmt
+ * at a time. Keyed by the SQL text's address (the program's constant
+ * text), confirmed by the text itself. */
+struct kept {
+	const char *key;  /* NULL: a free slot */
+	char *sql;        /* a copy of the text */
+	void *st;         /* the backend's statement, owned here */
+	uint64_t used;    /* last lent, for eviction */
+	int lent;         /* an rp_stmt holds it now */
+};
+
 struct rp_db {
 	const struct db_ops *ops;
 	void *conn;
+	uint64_t tick;
+	struct kept kept[RP_DB_STMT_CACHE];
 };
 
 struct rp_stmt {
 	struct rp_db *db;
 	void *st;
+	struct kept *k; /* the slot st is borrowed from; NULL: st is owned */
 };
+
+static void kept_drop(struct rp_db *db, struct kept *k)
+{
+	if (k->st)
+		db->ops->finalize(k->st);
+	free(k->sql);
+	memset(k, 0, sizeof(*k));
+}
 
 int rp_db_open(const char *url, struct rp_db **out, struct rp_err *e)
 {
@@ -56,8 +78,12 @@ out:
 
 void rp_db_close(struct rp_db *db)
 {
+	size_t i;
+
 	if (!db)
 		return;
+	for (i = 0; i < RP_DB_STMT_CACHE; i++)
+		kept_drop(db, &db->kept[i]);
 	db->ops->close(db->conn);
 	free(db);
 }
@@ -69,7 +95,7 @@ const char *rp_db_kind(const struct rp_db *db)
 
 int rp_db_begin(struct rp_db *db, struct rp_err *e)
 {
-	return db->ops->script(db->conn, "BEGIN", e);
+	return db->ops->script(db->conn, db->ops->begin, e);
 }
 
 int rp_db_commit(struct rp_db *db, struct rp_err *e)
@@ -85,16 +111,74 @@ void rp_db_rollback(struct rp_db *db)
 	(void)db->ops->script(db->conn, "ROLLBACK", &ignored);
 }
 
+/* The slot for sql: the one that holds it (lent or not), else a free one,
+ * else the least recently used one not lent (emptied), else NULL. */
+static struct kept *kept_find(struct rp_db *db, const char *sql, int *hit)
+{
+	struct kept *k, *free_slot = NULL, *old = NULL;
+	size_t i;
+
+	*hit = 0;
+	for (i = 0; i < RP_DB_STMT_CACHE; i++) {
+		k = &db->kept[i];
+		if (!k->key) {
+			if (!free_slot)
+				free_slot = k;
+			continue;
+		}
+		if (k->key == sql && strcmp(k->sql, sql) == 0) {
+			*hit = 1;
+			return k;
+		}
+		if (!k->lent && (!old || k->used < old->used))
+			old = k;
+	}
+	if (free_slot)
+		return free_slot;
+	if (old)
+		kept_drop(db, old);
+	return old;
+}
+
 int rp_db_prepare(struct rp_db *db, const char *sql, struct rp_stmt **out,
 		  struct rp_err *e)
 {
 	struct rp_stmt *st = calloc(1, sizeof(*st));
-	int rc;
+	struct kept *k;
+	int rc, hit;
 
 	if (!st)
 		return rp_err_set(e, RP_ENOMEM, "db: out of memory");
 	st->db = db;
-	rc = db->ops->prepare(db->conn, sql, &st->st, e);
+	k = kept_find(db, sql, &hit);
+	if (hit && !k->lent) {
+		k->lent = 1;
+		k->used = ++db->tick;
+		st->st = k->st;
+		st->k = k;
+		*out = st;
+		return 0;
+	}
+	/* Already lent (the same statement nested in its own loop), or a
+	 * miss: a miss fills the slot; a statement that cannot be kept is
+	 * prepared for this one use. */
+	if (hit || !k) {
+		rc = db->ops->prepare(db->conn, sql, 0, &st->st, e);
+	} else {
+		k->sql = strdup(sql);
+		rc = k->sql ? db->ops->prepare(db->conn, sql, 1, &st->st, e)
+			    : rp_err_set(e, RP_ENOMEM, "db: out of memory");
+		if (rc == 0) {
+			k->key = sql;
+			k->st = st->st;
+			k->lent = 1;
+			k->used = ++db->tick;
+			st->k = k;
+		} else {
+			free(k->sql);
+			k->sql = NULL;
+		}
+	}
 	if (rc) {
 		free(st);
 		return rc;
@@ -136,7 +220,12 @@ void rp_stmt_free(struct rp_stmt *st)
 {
 	if (!st)
 		return;
-	st->db->ops->finalize(st->st);
+	if (st->k) {
+		st->db->ops->reset(st->st);
+		st->k->lent = 0;
+	} else {
+		st->db->ops->finalize(st->st);
+	}
 	free(st);
 }
 

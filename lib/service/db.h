@@ -18,6 +18,7 @@
 #include "base/err.h"
 
 #define RP_DB_PARAMS_MAX 16 /* bound parameters per statement */
+#define RP_DB_STMT_CACHE 64 /* prepared statements kept per connection */
 
 struct rp_db;   /* a connection; rp_db_close */
 struct rp_stmt; /* a prepared statement; rp_stmt_free */
@@ -45,7 +46,14 @@ int rp_db_commit(struct rp_db *db, struct rp_err *e) RP_WUR;
 void rp_db_rollback(struct rp_db *db);
 
 /* Prepare constant SQL text with `?` placeholders (at most
- * RP_DB_PARAMS_MAX). The text must be a string literal of the program. */
+ * RP_DB_PARAMS_MAX). The text must be a string literal of the program.
+ * Statements are kept per connection (at most RP_DB_STMT_CACHE, the least
+ * recently used dropped; keyed by the text's address and confirmed by the
+ * text): the first prepare of a text parses and plans it (SQLite
+ * persistent statements, PostgreSQL server-side prepared statements), the
+ * next ones borrow it until rp_stmt_free, which resets it and clears its
+ * bindings. A text whose statement is already borrowed (nested use) is
+ * prepared for that one use. */
 int rp_db_prepare(struct rp_db *db, const char *sql, struct rp_stmt **out,
 		  struct rp_err *e) RP_WUR;
 /* Bind parameter idx (1-based). Text is copied; NULL binds SQL NULL. */

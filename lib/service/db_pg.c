@@ -1,6 +1,9 @@
-/* The PostgreSQL backend over libpq. Statements are run with
- * PQexecParams: the SQL text is constant (its `?` rewritten to `$n`) and
- * every value travels as a separate parameter, never inside the text. */
+/* The PostgreSQL backend over libpq. The SQL text is constant (its `?`
+ * rewritten to `$n`) and every value travels as a separate parameter,
+ * never inside the text: statements the cache keeps (db.c) are prepared
+ * once per connection on the server (PQprepare, named rp_<n>) and run
+ * with PQexecPrepared, so they are parsed and planned once; others run
+ * with PQexecParams. */
 #include <errno.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -10,8 +13,15 @@
 #include "base/num.h"
 #include "service/db_priv.h"
 
+/* A connection and the counter that names its prepared statements. */
+struct pgconn {
+	PGconn *c;
+	uint64_t next;
+};
+
 struct pgst {
 	PGconn *conn;
+	char name[32];       /* the server-side statement; "" when unnamed */
 	char *sql;           /* with $n placeholders */
 	int nparams;
 	char *params[RP_DB_PARAMS_MAX];
@@ -36,48 +46,69 @@ static int pgfail(PGconn *c, PGresult *r, struct rp_err *e)
 	return rp_err_set(e, RP_EIO, "postgresql: %.*s", (int)n, msg);
 }
 
-static int pg_script(void *conn, const char *sql, struct rp_err *e)
+static int script(PGconn *c, const char *sql, struct rp_err *e)
 {
-	PGresult *r = PQexec(conn, sql);
+	PGresult *r = PQexec(c, sql);
 	int rc = 0;
 
 	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
-		rc = pgfail(conn, r, e);
+		rc = pgfail(c, r, e);
 	PQclear(r);
 	return rc;
 }
 
+static int pg_script(void *conn, const char *sql, struct rp_err *e)
+{
+	return script(((struct pgconn *)conn)->c, sql, e);
+}
+
 static void pg_close(void *conn)
 {
-	PQfinish(conn);
+	struct pgconn *pc = conn;
+
+	if (!pc)
+		return;
+	PQfinish(pc->c);
+	free(pc);
 }
 
 static int pg_open(const char *url, void **conn, struct rp_err *e)
 {
-	PGconn *c = PQconnectdb(url);
+	struct pgconn *pc = calloc(1, sizeof(*pc));
 	int rc;
 
-	if (!c)
+	if (!pc)
 		return rp_err_set(e, RP_ENOMEM, "postgresql: out of memory");
-	if (PQstatus(c) != CONNECTION_OK) {
-		rc = pgfail(c, NULL, e);
-		PQfinish(c);
+	pc->c = PQconnectdb(url);
+	if (!pc->c) {
+		free(pc);
+		return rp_err_set(e, RP_ENOMEM, "postgresql: out of memory");
+	}
+	if (PQstatus(pc->c) != CONNECTION_OK) {
+		rc = pgfail(pc->c, NULL, e);
+		pg_close(pc);
 		return rc;
 	}
 	/* Quiet NOTICEs (CREATE ... IF NOT EXISTS) and serialisable-enough
 	 * defaults; the schema lives in the connection's default schema. */
-	rc = pg_script(c, "SET client_min_messages TO WARNING", e);
+	rc = script(pc->c, "SET client_min_messages TO WARNING", e);
 	if (rc) {
-		PQfinish(c);
+		pg_close(pc);
 		return rc;
 	}
-	*conn = c;
+	*conn = pc;
 	return 0;
 }
 
-static int pg_prepare(void *conn, const char *sql, void **out, struct rp_err *e)
+static void pg_finalize(void *p);
+
+static int pg_prepare(void *conn, const char *sql, int keep, void **out,
+		      struct rp_err *e)
 {
+	struct pgconn *pc = conn;
 	struct pgst *st = calloc(1, sizeof(*st));
+	PGresult *r;
+	int rc;
 	size_t len = strlen(sql), i, o = 0;
 	int n = 0;
 
@@ -104,7 +135,22 @@ static int pg_prepare(void *conn, const char *sql, void **out, struct rp_err *e)
 	}
 	st->sql[o] = '\0';
 	st->nparams = n;
-	st->conn = conn;
+	st->conn = pc->c;
+	if (keep) {
+		/* Names are never reused on a connection, so one whose
+		 * DEALLOCATE failed can never clash with a new one. */
+		snprintf(st->name, sizeof(st->name), "rp_%llu",
+			 (unsigned long long)++pc->next);
+		r = PQprepare(pc->c, st->name, st->sql, n, NULL);
+		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			rc = pgfail(pc->c, r, e);
+			PQclear(r);
+			st->name[0] = '\0';
+			pg_finalize(st);
+			return rc;
+		}
+		PQclear(r);
+	}
 	*out = st;
 	return 0;
 }
@@ -138,8 +184,11 @@ static int pg_step(void *p, struct rp_err *e)
 
 	if (!st->ran) {
 		st->ran = 1;
-		st->res = PQexecParams(st->conn, st->sql, st->nparams, NULL,
-				       (const char *const *)st->params, NULL, NULL, 0);
+		st->res = st->name[0]
+			  ? PQexecPrepared(st->conn, st->name, st->nparams,
+					   (const char *const *)st->params, NULL, NULL, 0)
+			  : PQexecParams(st->conn, st->sql, st->nparams, NULL,
+					 (const char *const *)st->params, NULL, NULL, 0);
 		s = st->res ? PQresultStatus(st->res) : PGRES_FATAL_ERROR;
 		if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK)
 			return pgfail(st->conn, st->res, e);
@@ -186,26 +235,49 @@ static int pg_changes(void *conn, void *p)
 	return (int)v;
 }
 
-static void pg_finalize(void *p)
+static void pg_reset(void *p)
 {
 	struct pgst *st = p;
 	int i;
 
+	PQclear(st->res);
+	st->res = NULL;
+	for (i = 0; i < RP_DB_PARAMS_MAX; i++) {
+		free(st->params[i]);
+		st->params[i] = NULL;
+	}
+	st->ran = 0;
+	st->row = 0;
+	st->nrows = 0;
+}
+
+static void pg_finalize(void *p)
+{
+	struct pgst *st = p;
+	char sql[48];
+	struct rp_err ignored;
+
 	if (!st)
 		return;
-	PQclear(st->res);
-	for (i = 0; i < RP_DB_PARAMS_MAX; i++)
-		free(st->params[i]);
+	pg_reset(st);
+	/* A failure (an aborted transaction, a lost connection) only leaves
+	 * the server a statement that dies with the session. */
+	if (st->name[0]) {
+		snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
+		(void)script(st->conn, sql, &ignored);
+	}
 	free(st->sql);
 	free(st);
 }
 
 const struct db_ops rp_db_pg_ops = {
 	.kind = "postgresql",
+	.begin = "BEGIN",
 	.open = pg_open,
 	.close = pg_close,
 	.script = pg_script,
 	.prepare = pg_prepare,
+	.reset = pg_reset,
 	.bind_text = pg_bind_text,
 	.bind_int = pg_bind_int,
 	.step = pg_step,

@@ -60,10 +60,12 @@ out:
 	return rc;
 }
 
-static int lite_prepare(void *conn, const char *sql, void **st, struct rp_err *e)
+static int lite_prepare(void *conn, const char *sql, int keep, void **st,
+			struct rp_err *e)
 {
 	sqlite3_stmt *s = NULL;
-	int rc = sqlite3_prepare_v2(conn, sql, -1, &s, NULL);
+	int rc = sqlite3_prepare_v3(conn, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0,
+				    &s, NULL);
 
 	if (rc != SQLITE_OK)
 		return fail(conn, rc, e);
@@ -113,6 +115,13 @@ static int lite_changes(void *conn, void *st)
 	return sqlite3_changes(conn);
 }
 
+static void lite_reset(void *st)
+{
+	/* reset answers the last step's error again: already reported. */
+	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st);
+}
+
 static void lite_finalize(void *st)
 {
 	sqlite3_finalize(st);
@@ -120,10 +129,16 @@ static void lite_finalize(void *st)
 
 const struct db_ops rp_db_sqlite_ops = {
 	.kind = "sqlite",
+	/* Take the write lock at once (waiting up to busy_timeout): a
+	 * deferred transaction that reads first and then writes fails with
+	 * SQLITE_BUSY, without waiting, when another connection (another
+	 * worker) committed in between. */
+	.begin = "BEGIN IMMEDIATE",
 	.open = lite_open,
 	.close = lite_close,
 	.script = lite_script,
 	.prepare = lite_prepare,
+	.reset = lite_reset,
 	.bind_text = lite_bind_text,
 	.bind_int = lite_bind_int,
 	.step = lite_step,

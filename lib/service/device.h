@@ -29,6 +29,7 @@
 
 #define RP_CHECKIN_INTERVAL_DEFAULT 3600LL       /* next_checkin_s */
 #define RP_TARGETS_LIFETIME_DEFAULT (7 * 86400LL) /* expires - issued_at */
+#define RP_CHECKIN_RESOLUTION 60    /* s: last_checkin is rewritten when older */
 #define RP_TENANT_CACHE_TTL 60      /* s a tenant's CA set is trusted from cache */
 #define RP_TENANT_CACHE_RETRY 5     /* s: a refusal older than this refetches */
 #define RP_TENANT_CACHE_MAX 256     /* tenants cached; the least recent goes */
@@ -60,6 +61,7 @@ struct rp_device_principal {
 	char product[RP_ID_LEN + 1];  /* "" when in none */
 	char group[RP_ID_LEN + 1];    /* "" when in none */
 	int64_t not_before, not_after; /* of the certificate presented */
+	char serial[RP_SERIAL_HEX];    /* its serial, hex */
 };
 
 /* Authenticate the client certificate der[0..len) (len 0: none presented)
@@ -73,12 +75,33 @@ int rp_device_authenticate(struct rp_model *m, const uint8_t *der, size_t len,
 			   int64_t now, struct rp_device_principal *out,
 			   struct rp_err *e) RP_WUR;
 
+/* Authenticate again a request on a TLS connection whose certificate
+ * rp_device_authenticate accepted at verified_at, giving verified (what it
+ * returned then): without parsing or verifying the certificate again, the
+ * certificate must still be valid at now, the device not revoked and
+ * still the same tenant's, and its serial recorded and not revoked (one
+ * indexed lookup). The product and group are read afresh into *out. 0,
+ * -EACCES (refused: reason in e), or 1 when the verification is older
+ * than RP_TENANT_CACHE_TTL: the caller verifies in full again, so a CA
+ * dropped from the tenant's set stops being trusted on a long-lived
+ * connection as soon as it would through the tenant cache. */
+int rp_device_reauthenticate(struct rp_model *m,
+			     const struct rp_device_principal *verified,
+			     int64_t verified_at, int64_t now,
+			     struct rp_device_principal *out,
+			     struct rp_err *e) RP_WUR;
+
 /* POST /v1/device/checkin with the decoded body r: record what the device
  * reports, store its new error reports (deduplicated on (device, seq);
  * at most RP_REPORTS_PER_DEVICE kept), and answer with a targets document
- * for the device (its group's current deployment), numbered by the
- * group's counter and signed by the tenant's targets key in
- * rampart-signer. */
+ * for the device (its group's current deployment). That is the document
+ * last issued to the device, the same bytes, while its group and the
+ * group's deployment are unchanged and it is younger than the model's
+ * targets_reissue (default half its lifetime); otherwise a new one,
+ * numbered by the group's counter and signed by the tenant's targets key
+ * in rampart-signer. A check-in that changes nothing the device reported
+ * and carries no reports writes nothing unless last_checkin is
+ * RP_CHECKIN_RESOLUTION old. */
 int rp_device_checkin(struct rp_model *m, const struct rp_device_principal *d,
 		      const struct rp_api_checkin_req *r, json_t **out,
 		      struct rp_err *e) RP_WUR;

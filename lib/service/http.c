@@ -2,7 +2,10 @@
  * authentication, bounded bodies and one error shape. Handlers live in
  * routes.c and never see the wire. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -32,6 +35,7 @@ struct rp_http {
 	struct rp_tls *tls;
 	struct rp_model *model;
 	uint64_t image_max; /* upload bodies */
+	int fd;             /* the listening socket (evhttp's); -1: none */
 };
 
 int rp_http_route(size_t i, const char **method, const char **path)
@@ -295,22 +299,49 @@ static int authenticate(struct rp_http *h, struct evhttp_request *req,
 	return rp_model_authenticate(h->model, v + 7, who, e);
 }
 
+/* What a connection's certificate verified to, kept on the connection
+ * (rp_tls_conn_set): later requests on it skip parsing and verifying the
+ * certificate and only check expiry and revocation
+ * (rp_device_reauthenticate). */
+struct verified {
+	struct rp_device_principal dev;
+	int64_t at;
+};
+
 /* The device behind the connection's client certificate. On failure the
  * reason goes to the log only; the client learns nothing but 401. */
 static int authenticate_device(struct rp_http *h, struct evhttp_request *req,
 			       struct rp_device_principal *dev, struct rp_err *e)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	struct verified *v = bev ? rp_tls_conn_get(h->tls, bev) : NULL;
+	int64_t now = (int64_t)time(NULL);
 	struct rp_buf der;
 	int rc;
 
-	rc = rp_tls_peer_cert(conn ? evhttp_connection_get_bufferevent(conn) : NULL,
-			      &der, e);
+	if (v) {
+		rc = rp_device_reauthenticate(h->model, &v->dev, v->at, now, dev, e);
+		if (rc <= 0)
+			return rc;
+	}
+	rc = rp_tls_peer_cert(bev, &der, e);
 	if (rc < 0)
 		return rc;
 	rc = rp_device_authenticate(h->model, rc == 0 ? der.data : NULL,
-				    rc == 0 ? der.len : 0, (int64_t)time(NULL), dev, e);
+				    rc == 0 ? der.len : 0, now, dev, e);
 	rp_buf_free(&der);
+	if (rc == 0 && bev) {
+		/* Remember it; when that fails, the next request verifies
+		 * again, which is only slower. */
+		v = malloc(sizeof(*v));
+		if (v) {
+			v->dev = *dev;
+			v->at = now;
+			if (rp_tls_conn_set(h->tls, bev, v, free))
+				free(v);
+		}
+	}
 	return rc;
 }
 
@@ -476,6 +507,39 @@ static int parse_listen(const char *listen, char *host, size_t hostcap,
 	return 0;
 }
 
+/* An evhttp on base with the API's handler and bounds; no socket yet. */
+static int setup(struct event_base *base, struct rp_tls *tls, struct rp_model *model,
+		 struct rp_http **out, struct rp_err *e)
+{
+	struct rp_http *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return rp_err_set(e, RP_ENOMEM, "http: out of memory");
+	h->fd = -1;
+	h->tls = tls;
+	h->model = model;
+	h->image_max = model->image_max ? model->image_max : RP_IMAGE_MAX_DEFAULT;
+	h->http = evhttp_new(base);
+	if (!h->http) {
+		free(h);
+		return rp_err_set(e, RP_ENOMEM, "http: out of memory");
+	}
+	evhttp_set_bevcb(h->http, new_bev, h);
+	evhttp_set_gencb(h->http, handle, h);
+	/* libevent 2.1 has no per-route body limit before the body is read,
+	 * so the global one admits an image upload (and a little more, so that
+	 * most oversized bodies still get the API's JSON 413 from handle(),
+	 * which applies each route's own cap; beyond that libevent answers
+	 * 413 itself). JSON routes still refuse anything over RP_API_BODY_MAX. */
+	evhttp_set_max_body_size(h->http, (ev_ssize_t)(h->image_max + RP_API_BODY_MAX));
+	evhttp_set_max_headers_size(h->http, RP_HTTP_HEADERS_MAX);
+	evhttp_set_timeout(h->http, RP_HTTP_TIMEOUT_S);
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+				   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	*out = h;
+	return 0;
+}
+
 int rp_http_new(struct event_base *base, struct rp_tls *tls,
 		struct rp_model *model, const char *listen, uint16_t *port,
 		struct rp_http **out, struct rp_err *e)
@@ -491,43 +555,22 @@ int rp_http_new(struct event_base *base, struct rp_tls *tls,
 	rc = parse_listen(listen, host, sizeof(host), &want, e);
 	if (rc)
 		return rc;
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return rp_err_set(e, RP_ENOMEM, "http: out of memory");
-	h->tls = tls;
-	h->model = model;
-	h->image_max = model->image_max ? model->image_max : RP_IMAGE_MAX_DEFAULT;
-	h->http = evhttp_new(base);
-	if (!h->http) {
-		rc = rp_err_set(e, RP_ENOMEM, "http: out of memory");
-		goto out;
-	}
-	evhttp_set_bevcb(h->http, new_bev, h);
-	evhttp_set_gencb(h->http, handle, h);
-	/* libevent 2.1 has no per-route body limit before the body is read,
-	 * so the global one admits an image upload (and a little more, so that
-	 * most oversized bodies still get the API's JSON 413 from handle(),
-	 * which applies each route's own cap; beyond that libevent answers
-	 * 413 itself). JSON routes still refuse anything over RP_API_BODY_MAX. */
-	evhttp_set_max_body_size(h->http, (ev_ssize_t)(h->image_max + RP_API_BODY_MAX));
-	evhttp_set_max_headers_size(h->http, RP_HTTP_HEADERS_MAX);
-	evhttp_set_timeout(h->http, RP_HTTP_TIMEOUT_S);
-	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-				   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	rc = setup(base, tls, model, &h, e);
+	if (rc)
+		return rc;
 	bound = evhttp_bind_socket_with_handle(h->http, host, want);
 	if (!bound) {
 		rc = rp_err_errno(e, errno ? errno : EADDRNOTAVAIL, "http: listen on %s",
 				  listen);
 		goto out;
 	}
+	h->fd = evhttp_bound_socket_get_fd(bound);
 	/* Answers go out as several TLS records; without TCP_NODELAY (which
 	 * Linux copies to accepted sockets) Nagle holds the last one back
 	 * until the client's delayed ACK, 40 ms a request on a kept-alive
 	 * connection. */
-	(void)setsockopt(evhttp_bound_socket_get_fd(bound), IPPROTO_TCP, TCP_NODELAY,
-			 &one, sizeof(one));
-	if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&ss,
-			&sl) == 0) {
+	(void)setsockopt(h->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (getsockname(h->fd, (struct sockaddr *)&ss, &sl) == 0) {
 		if (ss.ss_family == AF_INET)
 			want = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 		else if (ss.ss_family == AF_INET6)
@@ -548,4 +591,147 @@ void rp_http_free(struct rp_http *h)
 	if (h->http)
 		evhttp_free(h->http);
 	free(h);
+}
+
+/* ---- more event loops --------------------------------------------------- */
+
+/* One more event loop: its own base, evhttp (on a dup of the listening
+ * socket), database connection and tenant cache; everything else of the
+ * model (the signer client, options) is shared. Used by its thread only
+ * between start and stop. */
+struct worker {
+	pthread_t thread;
+	int running;
+	struct event_base *base;
+	struct event *stop_ev;
+	int stop[2];            /* a byte on stop[1] ends the loop */
+	struct rp_model model;
+	struct rp_http *http;
+};
+
+struct rp_http_workers {
+	size_t n;
+	struct worker w[];
+};
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(arg);
+}
+
+static void *run(void *arg)
+{
+	struct worker *w = arg;
+
+	(void)event_base_dispatch(w->base);
+	return NULL;
+}
+
+static void worker_free(struct worker *w)
+{
+	rp_http_free(w->http);
+	if (w->stop_ev)
+		event_free(w->stop_ev);
+	if (w->base)
+		event_base_free(w->base);
+	rp_db_close(w->model.db);
+	rp_tenant_cache_free(w->model.cache);
+	if (w->stop[0] >= 0)
+		close(w->stop[0]);
+	if (w->stop[1] >= 0)
+		close(w->stop[1]);
+}
+
+static int worker_new(struct rp_http *h, const char *db_url, struct worker *w,
+		      struct rp_err *e)
+{
+	int rc, fd;
+
+	w->model = *h->model;
+	w->model.db = NULL;
+	w->model.cache = NULL;
+	if (pipe2(w->stop, O_CLOEXEC | O_NONBLOCK) < 0)
+		return rp_err_errno(e, errno, "http: pipe");
+	rc = rp_db_open(db_url, &w->model.db, e);
+	if (rc == 0 && h->model->cache)
+		rc = rp_tenant_cache_new(&w->model.cache, e);
+	if (rc)
+		return rc;
+	w->base = event_base_new();
+	w->stop_ev = w->base ? event_new(w->base, w->stop[0], EV_READ, on_stop, w->base)
+			     : NULL;
+	if (!w->stop_ev || event_add(w->stop_ev, NULL))
+		return rp_err_set(e, RP_ENOMEM, "http: out of memory");
+	rc = setup(w->base, h->tls, &w->model, &w->http, e);
+	if (rc)
+		return rc;
+	fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return rp_err_errno(e, errno, "http: dup");
+	/* evhttp owns (and closes) the duplicate. */
+	if (!evhttp_accept_socket_with_handle(w->http->http, fd)) {
+		close(fd);
+		return rp_err_set(e, RP_ENOMEM, "http: accepting on the listener failed");
+	}
+	return 0;
+}
+
+int rp_http_workers_start(struct rp_http *h, size_t n, const char *db_url,
+			  struct rp_http_workers **out, struct rp_err *e)
+{
+	struct rp_http_workers *ws = NULL;
+	sigset_t all, old;
+	size_t i;
+	int rc = 0;
+
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	if (h->fd < 0)
+		return rp_err_set(e, RP_EUSAGE, "http: no listening socket");
+	ws = calloc(1, sizeof(*ws) + n * sizeof(ws->w[0]));
+	if (!ws)
+		return rp_err_set(e, RP_ENOMEM, "http: out of memory");
+	for (i = 0; i < n; i++)
+		ws->w[i].stop[0] = ws->w[i].stop[1] = -1;
+	ws->n = n;
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = worker_new(h, db_url, &ws->w[i], e);
+	/* Signals stay with the main thread's loop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; rc == 0 && i < n; i++) {
+		rc = -pthread_create(&ws->w[i].thread, NULL, run, &ws->w[i]);
+		if (rc)
+			rp_err_set(e, rc, "http: starting a worker thread failed");
+		else
+			ws->w[i].running = 1;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		rp_err_prefix(e, "worker");
+		rp_http_workers_stop(ws);
+		return rc;
+	}
+	*out = ws;
+	return 0;
+}
+
+void rp_http_workers_stop(struct rp_http_workers *ws)
+{
+	size_t i;
+
+	if (!ws)
+		return;
+	for (i = 0; i < ws->n; i++)
+		if (ws->w[i].running)
+			(void)!write(ws->w[i].stop[1], "x", 1);
+	for (i = 0; i < ws->n; i++) {
+		if (ws->w[i].running)
+			pthread_join(ws->w[i].thread, NULL);
+		worker_free(&ws->w[i]);
+	}
+	free(ws);
 }

@@ -34,6 +34,21 @@ int rp_http_new(struct event_base *base, struct rp_tls *tls,
 /* Accepts NULL. */
 void rp_http_free(struct rp_http *h);
 
+/* Serve h's listening socket from n more event loops, each on its own
+ * thread with its own event base, database connection (opened on db_url,
+ * already migrated) and tenant cache; the model's signer client (which
+ * serialises its calls), options and h's TLS context are shared. A
+ * connection stays on the loop that accepted it. *out (NULL when n is 0)
+ * is owned by the caller: rp_http_workers_stop, before h, the model and
+ * tls are freed. Every other part of the model must be safe to share:
+ * the database is reached only through each worker's own connection. */
+struct rp_http_workers;
+int rp_http_workers_start(struct rp_http *h, size_t n, const char *db_url,
+			  struct rp_http_workers **out, struct rp_err *e) RP_WUR;
+/* Stop the loops (each finishes the callback it is in), join the threads
+ * and free their parts. Accepts NULL. */
+void rp_http_workers_stop(struct rp_http_workers *w);
+
 /* The route table, for `rampart-server routes` and its OpenAPI check:
  * i from 0; returns 1 past the end. */
 int rp_http_route(size_t i, const char **method, const char **path);

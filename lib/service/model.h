@@ -71,10 +71,13 @@ struct rp_model {
 	/* Devices (lib/service/device.h): the per-tenant cache of CA
 	 * certificates and targets keys (NULL: fetched on every call), the
 	 * check-in interval suggested to devices and the targets lifetime,
-	 * in seconds (0: the defaults). */
+	 * in seconds (0: the defaults), and for how long a device's last
+	 * targets document is served again while nothing it names changed
+	 * (0: half the lifetime; -1: never, a new document every check-in). */
 	struct rp_tenant_cache *cache;
 	int64_t checkin_interval;
 	int64_t targets_lifetime;
+	int64_t targets_reissue;
 };
 
 /* "Administrator" / "Contributor" / "Reader"; NULL otherwise. */

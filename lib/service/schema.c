@@ -176,6 +176,20 @@ const char *const rp_schema_migrations[] = {
 	" group_id TEXT NOT NULL,"
 	" version BIGINT NOT NULL,"
 	" PRIMARY KEY (tenant_id, group_id));",
+	/* 5: the targets document last issued to each device (base64, as
+	 * sent) with what it was made from (the group, '' for none, and that
+	 * group's deployment version, 0 for none), its version and times: a
+	 * check-in re-serves it while nothing it names changed and it is
+	 * young (docs/formats/checkin.md, "Re-serving"). */
+	"CREATE TABLE device_targets ("
+	" device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+	" tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+	" group_id TEXT NOT NULL,"
+	" deployment_version BIGINT NOT NULL,"
+	" version BIGINT NOT NULL,"
+	" issued_at BIGINT NOT NULL,"
+	" expires BIGINT NOT NULL,"
+	" doc TEXT NOT NULL);",
 };
 
 const int rp_schema_count =

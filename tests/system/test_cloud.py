@@ -35,9 +35,12 @@ class CloudServer(IdServer):
     def __init__(self, url, tmp, extra=()):
         self.keys = tmp / "ca-keys"
         self.seen = []
+        # A new targets document at every check-in (the default re-serves
+        # the last one for half its lifetime): these tests follow a device
+        # through successive documents.
         Server.__init__(self, url, tmp, extra=(
             "--keys", str(self.keys), "--signer", SIGNER, "--data", str(tmp / "data"),
-            *extra))
+            "--targets-reissue", "0", *extra))
 
 
 @pytest.fixture(scope="module")

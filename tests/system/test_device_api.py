@@ -41,14 +41,15 @@ CSV_HEADER = "Device ID,Event Type,Event Class,Event Count,Description,Start Tim
 class DevServer(ImgServer):
     """rampart-server with its signer, a data directory and device options."""
 
-    def __init__(self, url, tmp):  # pylint: disable=super-init-not-called
+    def __init__(self, url, tmp, workers=1):  # pylint: disable=super-init-not-called
         self.keys = tmp / "ca-keys"
         self.seen = []
         self.data = tmp / "data"
+        self.workers = workers
         Server.__init__(self, url, tmp, extra=(
             "--keys", str(self.keys), "--signer", SIGNER, "--data", str(self.data),
             "--max-image-mb", "2", "--checkin-interval", "600",
-            "--targets-lifetime", "86400"))
+            "--targets-lifetime", "86400", "--workers", str(workers)))
 
     def log(self):
         return (self.tmp / "server.log").read_text()
@@ -78,14 +79,23 @@ class DevServer(ImgServer):
         return resp.status, doc, text, resp
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+# Each backend with one event loop and with three (serve --workers 3:
+# several threads, each with its own database connection, sharing the
+# listener and the signer).
+@pytest.fixture(scope="module", params=["sqlite", "postgresql", "sqlite-3", "postgresql-3"])
 def srv(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dev-" + request.param)
-    if request.param == "sqlite":
+    kind, _, workers = request.param.partition("-")
+    if kind == "sqlite":
         url = f"sqlite:{tmp / 'rampart.db'}"
     else:
         url = request.getfixturevalue("postgres")
-    s = DevServer(url, tmp)
+        if workers:
+            # A database of its own on the module's PostgreSQL.
+            subprocess.run(["psql", url, "-q", "-c", f"CREATE DATABASE rp_w{workers}"],
+                           check=True, capture_output=True)
+            url = url.rsplit("/", 1)[0] + f"/rp_w{workers}"
+    s = DevServer(url, tmp, workers=int(workers or 1))
     yield s
     s.stop()
 
@@ -243,11 +253,14 @@ def test_checkin_gets_signed_targets(srv, world, tmp_path):
     bad = bytearray(region)
     bad[-3] ^= 1
     assert not openssl_verify_ed25519(tmp_path, key["pem"], bytes(bad), sig)
-    # Re-sent reports are stored once; versions strictly increase.
+    # Re-sent reports are stored once; with nothing changed the device gets
+    # the very same document again (it treats the same bytes as nothing
+    # to do), not a new version.
     code, again, _, _ = d.checkin(srv, reports, installed, targets_version=payload["version"])
     assert code == 200, again
     assert again["reports_accepted"] == 0 and again["reports_acked_seq"] == 2
-    assert again["targets_version"] > doc["targets_version"]
+    assert again["targets"] == doc["targets"]
+    assert again["targets_version"] == doc["targets_version"]
     # The device object shows what it reported.
     code, shown = srv.call("GET", f"/v1/tenants/{a['id']}/devices/{d.id}", a["Reader"])
     assert code == 200
@@ -276,7 +289,7 @@ def test_device_without_group_gets_empty_targets(srv, world, tmp_path):
     assert payload["device_group"] == ZERO and payload["product"] == ZERO
     assert payload["images"] == [] and payload["device"] == d.id
     code, doc2, _, _ = d.checkin(srv)
-    assert doc2["targets_version"] > doc["targets_version"]
+    assert doc2["targets"] == doc["targets"]
     # Moved into the group (Contributor), it gets the group's deployment.
     code, moved = srv.call("PUT", f"/v1/tenants/{a['id']}/devices/{d.id}/device-group",
                            a["Contributor"], {"device_group": a["group"],
@@ -607,6 +620,187 @@ def test_revoked_device_refused(srv, world, tmp_path):
                          a["Contributor"], {})
     assert code == 200
     refused(srv, d.cert, d.key, "revoked")
+
+
+class KeptAlive:
+    """One kept-alive mutual-TLS connection of a device, reused request after
+    request (the server verifies its certificate once per connection)."""
+
+    def __init__(self, srv, d):
+        ctx = ssl.create_default_context(cafile=str(srv.cert))
+        ctx.load_cert_chain(str(d.cert), str(d.key))
+        self.conn = http.client.HTTPSConnection("127.0.0.1", srv.port, context=ctx,
+                                                timeout=30)
+        self.sock = None
+
+    def checkin(self):
+        self.conn.request("POST", "/v1/device/checkin", body=json.dumps(good_body()),
+                          headers={"Content-Type": "application/json"})
+        resp = self.conn.getresponse()
+        doc = json.loads(resp.read())
+        # Still the same TCP connection: the server's cache is what answers.
+        assert self.sock is None or self.conn.sock is self.sock
+        self.sock = self.conn.sock
+        return resp.status, doc
+
+    def close(self):
+        self.conn.close()
+
+
+def test_kept_alive_connection_sees_revocation(srv, world, tmp_path):
+    """The verified certificate is cached on its connection, revocation is
+    not: revoking the device, or only its certificate's serial, refuses the
+    very next request on the same connection."""
+    a = world["a"]
+    d1 = Enrolled(srv, a, tmp_path, group=a["group"])
+    d2 = Enrolled(srv, a, tmp_path, group=a["group"])
+    c1, c2 = KeptAlive(srv, d1), KeptAlive(srv, d2)
+    for c in (c1, c2):
+        for _ in range(3):
+            code, doc = c.checkin()
+            assert code == 200, doc
+    before = len(srv.log())
+    code, doc = srv.call("POST", f"/v1/tenants/{a['id']}/devices/{d1.id}/revoke",
+                         a["Contributor"], {})
+    assert code == 200, doc
+    code, doc = c1.checkin()
+    assert code == 401 and is_error(doc, "unauthenticated"), doc
+    assert "revoked" in srv.log()[before:]
+    db_exec(srv, f"UPDATE device_certs SET revoked_at = 1 WHERE device_id = '{d2.id}'")
+    code, doc = c2.checkin()
+    assert code == 401 and is_error(doc, "unauthenticated"), doc
+    assert "the certificate is revoked" in srv.log()[before:]
+    c1.close()
+    c2.close()
+
+
+def test_kept_alive_connection_sees_group_change(srv, world, tmp_path):
+    """The device's group is read at every request, not cached with its
+    certificate."""
+    a = world["a"]
+    d = Enrolled(srv, a, tmp_path)
+    c = KeptAlive(srv, d)
+    code, doc = c.checkin()
+    assert code == 200, doc
+    assert decode_targets(doc["targets"])[0]["device_group"] == ZERO
+    code, moved = srv.call("PUT", f"/v1/tenants/{a['id']}/devices/{d.id}/device-group",
+                           a["Contributor"], {"device_group": a["group"]})
+    assert code == 200, moved
+    code, doc = c.checkin()
+    assert code == 200, doc
+    payload = decode_targets(doc["targets"])[0]
+    assert payload["device_group"] == a["group"]
+    assert [i["image_id"] for i in payload["images"]] == [a["image"]["id"]]
+    c.close()
+
+
+def test_new_document_when_deployment_changes_or_document_ages(srv, world, tmp_path):
+    """A re-served document is replaced by a new, higher version as soon as
+    the group gets a new deployment, or once it is half its lifetime old."""
+    a = world["a"]
+    d = Enrolled(srv, a, tmp_path, group=a["group"])
+    code, first, _, _ = d.checkin(srv)
+    assert code == 200, first
+    assert d.checkin(srv)[1]["targets"] == first["targets"]
+    # A new deployment of the group (the same image again, version + 1).
+    code, dep = srv.call("POST", f"/v1/tenants/{a['id']}/products/{a['product']}/"
+                         f"device-groups/{a['group']}/deployments", a["Contributor"],
+                         {"images": [a["image"]["id"]]})
+    assert code == 201, dep
+    code, second, _, _ = d.checkin(srv)
+    assert code == 200 and second["targets"] != first["targets"]
+    assert second["targets_version"] > first["targets_version"]
+    p1, p2 = decode_targets(first["targets"])[0], decode_targets(second["targets"])[0]
+    assert p2["images"] == p1["images"] and p2["issued_at"] >= p1["issued_at"]
+    assert d.checkin(srv)[1]["targets"] == second["targets"]
+    # Aged past half the lifetime (86400 s here): a new one.
+    db_exec(srv, "UPDATE device_targets SET issued_at = issued_at - 43200"
+            f" WHERE device_id = '{d.id}'")
+    code, third, _, _ = d.checkin(srv)
+    assert code == 200 and third["targets_version"] > second["targets_version"]
+    assert decode_targets(third["targets"])[0]["issued_at"] >= p2["issued_at"]
+    # Another device of the group got its own document, never this one.
+    other = a["device"].checkin(srv)[1]
+    assert decode_targets(other["targets"])[0]["device"] == a["device"].id
+
+
+def test_quiet_checkin_writes_nothing(srv, world, tmp_path):
+    """A check-in that reports nothing new does not write: last_checkin has
+    a one-minute resolution. A change, or a report, is written at once."""
+    a = world["a"]
+    d = Enrolled(srv, a, tmp_path, group=a["group"])
+    assert d.checkin(srv)[0] == 200
+    where = f"FROM devices WHERE id = '{d.id}'"
+    now = int(time.time())
+    assert abs(db_count(srv, f"SELECT last_checkin {where}") - now) < 60
+    db_exec(srv, f"UPDATE devices SET last_checkin = {now - 30} WHERE id = '{d.id}'")
+    assert d.checkin(srv)[0] == 200
+    assert db_count(srv, f"SELECT last_checkin {where}") == now - 30
+    db_exec(srv, f"UPDATE devices SET last_checkin = {now - 61} WHERE id = '{d.id}'")
+    assert d.checkin(srv)[0] == 200
+    assert db_count(srv, f"SELECT last_checkin {where}") >= now
+    # A new runtime version is written within the minute.
+    db_exec(srv, f"UPDATE devices SET last_checkin = {now - 30} WHERE id = '{d.id}'")
+    code, doc, _, _ = d.checkin(srv, runtime_version="0.5.1")
+    assert code == 200, doc
+    assert db_count(srv, f"SELECT last_checkin {where}") >= now
+    code, shown = srv.call("GET", f"/v1/tenants/{a['id']}/devices/{d.id}", a["Reader"])
+    assert shown["runtime_version"] == "0.5.1"
+    # So is a report, and the answer acknowledges it.
+    db_exec(srv, f"UPDATE devices SET last_checkin = {now - 30} WHERE id = '{d.id}'")
+    comp = a["image"]["component_id"]
+    code, doc, _, _ = d.checkin(srv, [d.report(comp)], runtime_version="0.5.1")
+    assert code == 200 and doc["reports_accepted"] == 1 and doc["reports_acked_seq"] == 1
+    assert db_count(srv, f"SELECT COUNT(*) FROM error_reports WHERE device_id = '{d.id}'") == 1
+    # A quiet one still answers with the acknowledged seq.
+    code, doc, _, _ = d.checkin(srv, runtime_version="0.5.1")
+    assert code == 200 and doc["reports_accepted"] == 0 and doc["reports_acked_seq"] == 1
+
+
+def test_concurrent_checkins(srv, world, tmp_path):
+    """Devices checking in at once, each on its own kept-alive connection
+    (on the multi-worker servers, on several threads and database
+    connections at once): every report stored exactly once, every answer
+    right, every new document signed."""
+    import threading
+    a = world["a"]
+    comp = a["image"]["component_id"]
+    devs = [Enrolled(srv, a, tmp_path, group=a["group"] if i % 2 else None)
+            for i in range(8)]
+    rounds = 12
+    errors = []
+
+    def one(d):
+        try:
+            c = KeptAlive(srv, d)
+            for n in range(1, rounds + 1):
+                body = good_body()
+                body["error_reports"] = [d.report(comp, seq=n)]
+                c.conn.request("POST", "/v1/device/checkin", body=json.dumps(body),
+                               headers={"Content-Type": "application/json"})
+                resp = c.conn.getresponse()
+                doc = json.loads(resp.read())
+                if resp.status != 200 or doc["reports_acked_seq"] != n or \
+                        doc["reports_accepted"] != 1:
+                    errors.append((d.id, n, resp.status, doc))
+                    return
+                payload = decode_targets(doc["targets"])[0]
+                if payload["device"] != d.id:
+                    errors.append((d.id, n, "foreign document"))
+            c.close()
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            errors.append((d.id, repr(exc)))
+
+    threads = [threading.Thread(target=one, args=(d,)) for d in devs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors[:3]
+    for d in devs:
+        n = db_count(srv, f"SELECT COUNT(*) FROM error_reports WHERE device_id = '{d.id}'")
+        assert n == rounds
+    assert srv.proc.poll() is None
 
 
 def test_device_cannot_reach_other_tenant(srv, world, tmp_path):
