@@ -96,17 +96,21 @@ static void reply_err(struct chan_conn *c, const struct rp_err *err)
 	rpd_log("app %s: channel reply: %s", c->app->id, e.msg);
 }
 
-/* The partner's connection that receives incoming channels: its oldest. */
+/* The partner's connection that receives incoming channels: its oldest
+ * (first accepted; not the lowest slot, which a newer connection may take
+ * once an older one closes). */
 static struct chan_conn *partner_conn(struct app *b)
 {
+	struct chan_conn *best = NULL;
 	size_t i;
 
 	if (!b->cur || b->state != APP_RUNNING)
 		return NULL;
 	for (i = 0; i < RPD_CHAN_CONNS_MAX; i++)
-		if (b->cur->conns[i].fd >= 0)
-			return &b->cur->conns[i];
-	return NULL;
+		if (b->cur->conns[i].fd >= 0 &&
+		    (!best || b->cur->conns[i].seq < best->seq))
+			best = &b->cur->conns[i];
+	return best;
 }
 
 static int connect_apps(struct chan_conn *c, const uint8_t id[16],
@@ -246,6 +250,7 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 	}
 	in->conns[i].app = in->app;
 	in->conns[i].fd = c;
+	in->conns[i].seq = in->conn_seq++;
 	rp_ctl_lines_init(&in->conns[i].in);
 	in->conns[i].ev = event_new(in->app->d->base, c, EV_READ | EV_PERSIST,
 				    on_msg, &in->conns[i]);

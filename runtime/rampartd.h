@@ -128,6 +128,7 @@ struct chan_conn {
 	struct event *ev;
 	struct rp_ctl_lines in;     /* line framing of what the app sends */
 	unsigned events;            /* system events registered (RP_EV_*) */
+	uint64_t seq;               /* accept order: the oldest gets offers */
 };
 
 /* One run of an app: exists from spawn until its exit is handled. */
@@ -143,6 +144,7 @@ struct inst {
 	int chan_fd;                /* listening app.sock */
 	struct event *ev_chan;
 	struct chan_conn conns[RPD_CHAN_CONNS_MAX];
+	uint64_t conn_seq;          /* the next chan_conn.seq */
 	char run_dir[PATH_MAX];
 	char storage[PATH_MAX];     /* mounted MutableStorage, or "" */
 	time_t started;             /* wall clock, for status */

@@ -6,12 +6,12 @@
  * channel is a unix SEQPACKET socket that rampartd makes only when both
  * manifests list each other in AllowedApplicationConnections.
  *
- * co2monitor is the one that connects (Application_Connect). The channel
- * reaches this app as {"incoming":"<ComponentId>"} plus a descriptor on
- * its own connection to /run/rampart/app.sock, which it keeps open for
- * that reason (docs/formats/control-protocol.md). The applibs API has no
- * call for the receiving side (Azure's real-time apps use mailboxes), so
- * this app reads that socket itself.
+ * co2monitor is the one that connects (Application_Connect). The applibs
+ * API has no call for the receiving side (Azure's real-time apps use
+ * mailboxes), so this app uses Rampart's addition, rampart/application.h:
+ * Rampart_Application_Listen opens the connection on which rampartd offers
+ * channels, and Rampart_Application_Accept takes each offer (the channel
+ * and the asking app's ComponentId).
  *
  * Then it drives: every --Period seconds it sends the next command of a
  * short cycle (status, set_threshold --Threshold, measure_now, and a
@@ -27,13 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include <applibs/eventloop.h>
 #include <applibs/log.h>
+#include <rampart/application.h>
 
 #include "../common/args.h"
 #include "../common/timer.h"
@@ -49,8 +49,6 @@ enum ExitCode {
 	ExitCode_Main_EventLoopFail = 7,
 };
 
-/* One line of the app socket, as rampartd bounds it. */
-#define LINE_MAX_BYTES 1024
 /* One message on the channel, as co2monitor bounds it. */
 #define MSG_MAX_BYTES 1024
 
@@ -59,10 +57,7 @@ static unsigned int periodS = 5;
 static unsigned int thresholdPpm = 1000;
 
 static EventLoop *eventLoop = NULL;
-static int appSocketFd = -1;
-static EventRegistration *appSocketReg = NULL;
-static char lineBuf[2 * LINE_MAX_BYTES];
-static size_t lineLen = 0;
+static EventRegistration *listenReg = NULL;
 
 static int channelFd = -1;
 static EventRegistration *channelReg = NULL;
@@ -162,112 +157,42 @@ static void CommandTimerEventHandler(struct sample_timer *timer, void *context)
 	}
 }
 
-/* ---- the app socket ------------------------------------------------------ */
+/* ---- channels offered by rampartd ---------------------------------------- */
 
-static void HandleAppSocketLine(const char *line, size_t len, int fd)
+static void ListenEventHandler(EventLoop *el, int fd, EventLoop_IoEvents events, void *context)
 {
-	json_error_t je;
-	json_t *msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
-	const char *from = msg ? json_string_value(json_object_get(msg, "incoming")) : NULL;
-
-	if (!from || fd < 0) {
-		Log_Debug("rtpartner: ignored a message from rampartd (%zu bytes%s).\n", len,
-			  fd < 0 ? "" : ", with a descriptor");
-		if (fd >= 0)
-			close(fd);
-		json_decref(msg);
-		return;
-	}
-	CloseChannel();
-	channelFd = fd;
-	channelReg = EventLoop_RegisterIo(eventLoop, channelFd, EventLoop_Input,
-					  ChannelEventHandler, NULL);
-	if (!channelReg) {
-		Log_Debug("rtpartner: could not watch the channel: %s.\n", strerror(errno));
-		CloseChannel();
-	} else {
-		Log_Debug("rtpartner: channel from %s.\n", from);
-		step = 0;
-	}
-	json_decref(msg);
-}
-
-static void AppSocketEventHandler(EventLoop *el, int fd, EventLoop_IoEvents events,
-				  void *context)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { lineBuf + lineLen, sizeof(lineBuf) - lineLen };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c;
-	int received = -1;
-	size_t start = 0, i, last = SIZE_MAX;
-	ssize_t n;
+	char from[RAMPART_COMPONENT_ID_SIZE];
+	int ch;
 
 	(void)el;
 	(void)events;
 	(void)context;
-	n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		Log_Debug("rtpartner: rampartd closed the app socket.\n");
-		exitCode = ExitCode_AppSocket_Closed;
-		return;
-	}
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&received, CMSG_DATA(c), sizeof(int));
-	lineLen += (size_t)n;
-	/* The descriptor belongs to the last line this read completed. */
-	for (i = 0; i < lineLen; i++)
-		if (lineBuf[i] == '\n')
-			last = i;
-	for (i = 0; i < lineLen; i++) {
-		if (lineBuf[i] != '\n')
+	/* Offers may be buffered: take them until none is pending. */
+	for (;;) {
+		ch = Rampart_Application_Accept(fd, from);
+		if (ch < 0 && errno == EAGAIN)
+			return;
+		if (ch < 0 && errno == EPROTO) {
+			Log_Debug("rtpartner: ignored a malformed offer from rampartd.\n");
 			continue;
-		HandleAppSocketLine(lineBuf + start, i - start, i == last ? received : -1);
-		if (i == last)
-			received = -1;
-		start = i + 1;
+		}
+		if (ch < 0) {
+			Log_Debug("rtpartner: rampartd closed the app socket.\n");
+			exitCode = ExitCode_AppSocket_Closed;
+			return;
+		}
+		CloseChannel();
+		channelFd = ch;
+		channelReg = EventLoop_RegisterIo(eventLoop, channelFd, EventLoop_Input,
+						  ChannelEventHandler, NULL);
+		if (!channelReg) {
+			Log_Debug("rtpartner: could not watch the channel: %s.\n", strerror(errno));
+			CloseChannel();
+		} else {
+			Log_Debug("rtpartner: channel from %s.\n", from);
+			step = 0;
+		}
 	}
-	if (received >= 0)
-		close(received);
-	memmove(lineBuf, lineBuf + start, lineLen - start);
-	lineLen -= start;
-	if (lineLen > LINE_MAX_BYTES) {
-		Log_Debug("rtpartner: a line from rampartd is too long.\n");
-		exitCode = ExitCode_AppSocket_Closed;
-	}
-}
-
-static int ConnectAppSocket(void)
-{
-	const char *path = getenv("RAMPART_APP_SOCKET");
-	struct sockaddr_un sa;
-	int fd;
-
-	if (!path)
-		path = "/run/rampart/app.sock";
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		int err = errno;
-
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	return fd;
 }
 
 static enum ExitCode ParseCommandLineArguments(int argc, char *argv[])
@@ -310,14 +235,14 @@ static enum ExitCode InitHandlers(int argc, char *argv[])
 		Log_Debug("ERROR: could not create the event loop: %s.\n", strerror(errno));
 		return ExitCode_Init_EventLoop;
 	}
-	appSocketFd = ConnectAppSocket();
-	if (appSocketFd == -1) {
+	int listenFd = Rampart_Application_Listen();
+	if (listenFd == -1) {
 		Log_Debug("ERROR: could not reach rampartd's app socket: %s.\n", strerror(errno));
 		return ExitCode_Init_AppSocket;
 	}
-	appSocketReg = EventLoop_RegisterIo(eventLoop, appSocketFd, EventLoop_Input,
-					    AppSocketEventHandler, NULL);
-	if (!appSocketReg)
+	listenReg = EventLoop_RegisterIo(eventLoop, listenFd, EventLoop_Input,
+					 ListenEventHandler, NULL);
+	if (!listenReg)
 		return ExitCode_Init_AppSocket;
 	commandTimer = sample_timer_create(eventLoop, CommandTimerEventHandler, NULL);
 	struct timespec period = sample_ms(periodS * 1000);
@@ -342,10 +267,8 @@ int main(int argc, char *argv[])
 
 	CloseChannel();
 	sample_timer_destroy(commandTimer);
-	if (appSocketReg)
-		EventLoop_UnregisterIo(eventLoop, appSocketReg);
-	if (appSocketFd != -1)
-		close(appSocketFd);
+	if (listenReg)
+		EventLoop_UnregisterIo(eventLoop, listenReg);
 	EventLoop_Close(eventLoop);
 	Log_Debug("rtpartner: exiting with code %d.\n", (int)exitCode);
 	return exitCode;

@@ -12,7 +12,7 @@
 #include "sdk_priv.h"
 
 /* 8-4-4-4-12 hex digits. */
-static int is_guid(const char *s)
+int rp_sdk_is_guid(const char *s)
 {
 	static const size_t dash[] = { 8, 13, 18, 23 };
 	size_t i, d = 0;
@@ -40,7 +40,7 @@ int Application_Connect(const char *componentId)
 		errno = EFAULT;
 		return -1;
 	}
-	if (!is_guid(componentId)) {
+	if (!rp_sdk_is_guid(componentId)) {
 		errno = EINVAL;
 		return -1;
 	}

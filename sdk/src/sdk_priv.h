@@ -68,6 +68,14 @@ int rp_sdk_call(json_t *req, json_t **reply, int *fd);
  * be NULL). Returns the descriptor or -1 with errno. */
 int rp_sdk_open(const char *cap, long long id, json_t *extra);
 
+/* Whether s is a ComponentId: 8-4-4-4-12 hex digits. */
+int rp_sdk_is_guid(const char *s);
+
+/* Count SysEvent registration connections opened (+1) and closed (-1):
+ * Rampart_Application_Listen refuses to open a connection younger than
+ * one of them (rampartd offers channels on the app's oldest). */
+void rp_sdk_sysevent_conns(int delta);
+
 /* What a peripheral descriptor is. */
 enum rp_sdk_kind { RP_SDK_SOCKET, RP_SDK_CHAR, RP_SDK_OTHER };
 

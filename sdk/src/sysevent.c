@@ -91,8 +91,10 @@ static void reg_free(void *p)
 	if (!r)
 		return;
 	rp_sdk_lines_reset(&r->in);
-	if (r->s >= 0)
+	if (r->s >= 0) {
 		close(r->s);
+		rp_sdk_sysevent_conns(-1);
+	}
 	free(r);
 }
 
@@ -173,6 +175,8 @@ EventRegistration *SysEvent_RegisterForEventNotifications(EventLoop *el,
 		return NULL;
 	}
 	r = calloc(1, sizeof(*r));
+	if (r)
+		r->s = -1; /* reg_free must not close descriptor 0 */
 	arr = json_array();
 	req = json_pack("{s:s,s:o}", "sysevent", "register", "events", arr);
 	if (!r || !arr || !req) {
@@ -190,6 +194,8 @@ EventRegistration *SysEvent_RegisterForEventNotifications(EventLoop *el,
 	r->ctx = context;
 	rp_sdk_lines_init(&r->in);
 	r->s = rp_sdk_connect();
+	if (r->s >= 0)
+		rp_sdk_sysevent_conns(1);
 	if (r->s < 0 || rp_sdk_send(r->s, req) < 0) {
 		err = errno;
 		goto out;
