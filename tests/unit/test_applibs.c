@@ -43,6 +43,7 @@
 #include <applibs/storage.h>
 #include <applibs/sysevent.h>
 #include <applibs/uart.h>
+#include <rampart/application.h>
 #include <tlsutils/deviceauth.h>
 #include <tlsutils/deviceauth_curl.h>
 
@@ -58,6 +59,10 @@ static pthread_t server;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 /* What the stand-in saw and holds. */
 static int sysev_conn = -1;
+/* Rampart_Application_Listen's connection sends nothing: the next accepted
+ * connection is kept here, unread, when want_listener is set. */
+static int want_listener;
+static int listener_conn = -1;
 static json_t *last_req;
 static uint8_t pwm_last[16];
 
@@ -300,6 +305,14 @@ static void *serve(void *arg)
 
 		if (c < 0)
 			return NULL;
+		pthread_mutex_lock(&mu);
+		if (want_listener) {
+			want_listener = 0;
+			listener_conn = c;
+			pthread_mutex_unlock(&mu);
+			continue;
+		}
+		pthread_mutex_unlock(&mu);
 		while (n < sizeof(buf) - 1) {
 			ssize_t k = recv(c, buf + n, 1, 0);
 
@@ -809,6 +822,158 @@ static void test_sysevent(void **state)
 	EventLoop_Close(el);
 }
 
+/* ---- Rampart_Application_Listen / _Accept ---- */
+
+#define ASKER "99999999-2222-3333-4444-555555555555"
+
+/* Open the listening connection; returns the server's end of it. */
+static int listen_open(int *lfd)
+{
+	int i, c = -1;
+
+	pthread_mutex_lock(&mu);
+	want_listener = 1;
+	pthread_mutex_unlock(&mu);
+	*lfd = Rampart_Application_Listen();
+	for (i = 0; i < 200 && c < 0; i++) {
+		pthread_mutex_lock(&mu);
+		c = listener_conn;
+		listener_conn = -1;
+		pthread_mutex_unlock(&mu);
+		if (c < 0)
+			usleep(10000);
+	}
+	return c;
+}
+
+static void wait_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	assert_int_equal(poll(&p, 1, 2000), 1);
+}
+
+static void test_listen_accept(void **state)
+{
+	char id[RAMPART_COMPONENT_ID_SIZE], buf[8];
+	EventRegistration *reg;
+	struct sectx sc = { 0 };
+	EventLoop *el = EventLoop_Create();
+	int lfd, conn, sp[2], pp[2], ch;
+
+	(void)state;
+	conn = listen_open(&lfd);
+	assert_true(lfd >= 0);
+	assert_true(conn >= 0);
+	/* Once: the same connection again. */
+	assert_int_equal(Rampart_Application_Listen(), lfd);
+	assert_int_equal(Rampart_Application_Accept(lfd, id), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(Rampart_Application_Accept(lfd + 100, id), -1);
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(Rampart_Application_Accept(lfd, NULL), -1);
+	assert_int_equal(errno, EFAULT);
+
+	/* An offer with its descriptor, then one more buffered behind a line
+	 * that is not an offer (skipped). */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+	send_line(conn, json_pack("{s:s}", "incoming", ASKER), sp[1]);
+	send_line(conn, json_pack("{s:s}", "event", "SomethingNewer"), -1);
+	send_line(conn, json_pack("{s:s}", "incoming", ASKER), sp[1]);
+	close(sp[1]);
+	wait_readable(lfd);
+	memset(id, 'x', sizeof(id));
+	ch = Rampart_Application_Accept(lfd, id);
+	assert_true(ch >= 0);
+	assert_string_equal(id, ASKER);
+	assert_true(fcntl(ch, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(send(sp[0], "hi", 2, 0), 2);
+	assert_int_equal(recv(ch, buf, sizeof(buf), 0), 2);
+	assert_memory_equal(buf, "hi", 2);
+	close(ch);
+	ch = Rampart_Application_Accept(lfd, id);
+	assert_true(ch >= 0);
+	close(ch);
+	close(sp[0]);
+	assert_int_equal(Rampart_Application_Accept(lfd, id), -1);
+	assert_int_equal(errno, EAGAIN);
+
+	/* A malformed line, an offer without a descriptor, one whose
+	 * ComponentId is not one, one whose descriptor is not a channel:
+	 * each EPROTO, skipped. */
+	assert_int_equal(write(conn, "{not json\n", 10), 10);
+	wait_readable(lfd);
+	assert_int_equal(Rampart_Application_Accept(lfd, id), -1);
+	assert_int_equal(errno, EPROTO);
+	send_line(conn, json_pack("{s:s}", "incoming", ASKER), -1);
+	wait_readable(lfd);
+	assert_int_equal(Rampart_Application_Accept(lfd, id), -1);
+	assert_int_equal(errno, EPROTO);
+	assert_int_equal(pipe(pp), 0);
+	send_line(conn, json_pack("{s:s}", "incoming", "not-a-guid"), pp[0]);
+	wait_readable(lfd);
+	assert_int_equal(Rampart_Application_Accept(lfd, id), -1);
+	assert_int_equal(errno, EPROTO);
+	send_line(conn, json_pack("{s:s}", "incoming", ASKER), pp[0]);
+	wait_readable(lfd);
+	assert_int_equal(Rampart_Application_Accept(lfd, id), -1);
+	assert_int_equal(errno, EPROTO);
+	close(pp[0]);
+	/* The SDK closed the descriptors it refused: the writer sees EPIPE. */
+	assert_int_equal(write(pp[1], "x", 1), -1);
+	close(pp[1]);
+	assert_int_equal(Rampart_Application_Accept(lfd, id), -1);
+	assert_int_equal(errno, EAGAIN);
+
+	/* rampartd closes it: ECONNRESET, and again. */
+	close(conn);
+	wait_readable(lfd);
+	assert_int_equal(Rampart_Application_Accept(lfd, id), -1);
+	assert_int_equal(errno, ECONNRESET);
+	assert_int_equal(Rampart_Application_Accept(lfd, id), -1);
+	assert_int_equal(errno, ECONNRESET);
+
+	/* A SysEvent connection older than the listener would get the
+	 * offers: Listen refuses while one is open. */
+	reg = SysEvent_RegisterForEventNotifications(el, SysEvent_Events_UpdateReadyForInstall,
+						     on_sysevent, &sc);
+	assert_non_null(reg);
+	pthread_mutex_lock(&mu);
+	if (sysev_conn >= 0)
+		close(sysev_conn);
+	sysev_conn = -1;
+	pthread_mutex_unlock(&mu);
+	assert_int_equal(Rampart_Application_Listen(), -1);
+	assert_int_equal(errno, EBUSY);
+	assert_int_equal(SysEvent_UnregisterForEventNotifications(reg), 0);
+
+	/* Listen first, then SysEvent: a new listening connection works. */
+	conn = listen_open(&lfd);
+	assert_true(lfd >= 0);
+	assert_true(conn >= 0);
+	reg = SysEvent_RegisterForEventNotifications(el, SysEvent_Events_UpdateReadyForInstall,
+						     on_sysevent, &sc);
+	assert_non_null(reg);
+	assert_int_equal(Rampart_Application_Listen(), lfd);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+	send_line(conn, json_pack("{s:s}", "incoming", ASKER), sp[1]);
+	close(sp[1]);
+	wait_readable(lfd);
+	ch = Rampart_Application_Accept(lfd, id);
+	assert_true(ch >= 0);
+	assert_string_equal(id, ASKER);
+	close(ch);
+	close(sp[0]);
+	assert_int_equal(SysEvent_UnregisterForEventNotifications(reg), 0);
+	pthread_mutex_lock(&mu);
+	if (sysev_conn >= 0)
+		close(sysev_conn);
+	sysev_conn = -1;
+	pthread_mutex_unlock(&mu);
+	close(conn);
+	EventLoop_Close(el);
+}
+
 /* ---- Application, power, device auth, memory, networking, log ---- */
 
 static void test_application(void **state)
@@ -951,6 +1116,7 @@ int main(void)
 		cmocka_unit_test(test_eventloop_stop_thread),
 		cmocka_unit_test(test_sysevent),
 		cmocka_unit_test(test_application),
+		cmocka_unit_test(test_listen_accept),
 		cmocka_unit_test(test_power),
 		cmocka_unit_test(test_misc),
 		cmocka_unit_test(test_storage),
