@@ -4,8 +4,8 @@
  *   - with a ComponentId argument, asks for a channel to that app every
  *     second (at most 300 times), sends "ping" over it and prints the answer or the refusal.
  * Each outcome is one line on stdout for the test to read in the logs.
- * (The app SDK of a later issue wraps this protocol as
- * Application_Connect.) */
+ * (The SDK wraps this protocol as Application_Connect and
+ * Rampart_Application_Listen/Accept; this test app speaks it raw.) */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
