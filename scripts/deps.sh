@@ -6,7 +6,7 @@
 set -eu
 
 PACKAGES="
-  gcc make pkg-config meson ninja-build binutils
+  gcc make pkg-config meson ninja-build binutils cmake
   libssl-dev openssl libjansson-dev
   libcmocka-dev python3 python3-pytest
   clang libclang-rt-14-dev llvm
